@@ -1,0 +1,44 @@
+"""{{ cookiecutter.project_name }}: the application factory.
+
+Reading `create_app` top to bottom is reading how a request is handled: each line wires in
+one module, and each module owns one concern.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from . import (
+    auth,
+    config,
+    context,
+    csrf,
+    db,
+    errors,
+    health,
+    items,
+    logs,
+    security,
+    sessions,
+    users,
+)
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    config.init_app(app, test_config)  # environment, .env, secret-key check
+    context.init_app(app)  # current_context; correlation id in and out
+    logs.init_app(app)  # JSON lines stamped with the context; access log
+    errors.init_app(app)  # JSON errors; 503 when a dependency is down
+    security.init_app(app)  # security headers on every response
+    db.init_app(app)  # engine; get_db() Session on g; teardown_db
+    sessions.init_app(app)  # server-side sessions (Flask-Session)
+    auth.init_app(app)  # flask-login and /auth
+    csrf.init_app(app)  # CSRF token for session-authenticated writes
+    users.init_app(app)  # create-user command
+    health.init_app(app)  # /healthz and /readyz
+    items.init_app(app)  # the example resource
+    return app

@@ -1,0 +1,158 @@
+"""Database: one SQLAlchemy Session per application context, created on first use.
+
+The engine and sessionmaker live in `app.extensions`, so two apps in one process (tests,
+the benchmark) never share a pool. Nothing here connects until a query needs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import {% if cookiecutter.database == "sqlite" %}Any, {% endif %}cast
+
+import click
+from flask import Flask, current_app, g
+{%- if cookiecutter.database == "sqlite" %}
+from sqlalchemy import Engine, MetaData, create_engine, event, exc, text
+{%- else %}
+from sqlalchemy import Engine, MetaData, create_engine, exc, text
+from sqlalchemy.engine import make_url
+{%- endif %}
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from werkzeug.local import LocalProxy
+
+from .errors import register_unavailable
+
+_G_KEY = "db_session"
+_EXTENSION = "database"
+
+
+class Base(DeclarativeBase):
+    # Named constraints make migrations reproducible across databases.
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Database:
+    engine: Engine
+    sessionmaker: sessionmaker[Session]
+{%- if cookiecutter.database == "sqlite" %}
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # SQLite ignores foreign keys unless asked; WAL lets readers run beside one writer,
+    # which is what several gunicorn workers on one machine need.
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+{%- else %}
+
+
+# Hosting platforms hand out URLs without a driver (or with the legacy "postgres" scheme).
+{%- if cookiecutter.database == "postgresql" %}
+_DRIVERS = {"postgres": "postgresql+psycopg", "postgresql": "postgresql+psycopg"}
+{%- elif cookiecutter.database == "mysql" %}
+_DRIVERS = {"mysql": "mysql+pymysql", "mariadb": "mysql+pymysql"}
+{%- endif %}
+
+
+def normalize_url(url: str) -> str:
+    """Name the installed driver explicitly, whatever form the URL came in."""
+    parsed = make_url(url)
+    driver = _DRIVERS.get(parsed.drivername)
+    if driver is not None:
+        parsed = parsed.set(drivername=driver)
+{%- if cookiecutter.database == "mysql" %}
+    if "charset" not in parsed.query:
+        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+{%- endif %}
+    return parsed.render_as_string(hide_password=False)
+{%- endif %}
+
+
+def create_db_engine(url: str, pool_size: int) -> Engine:
+    engine = create_engine(
+        {% if cookiecutter.database == "sqlite" %}url{% else %}normalize_url(url){% endif %},
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        pool_timeout=5,
+{%- if cookiecutter.database == "mysql" %}
+        # MySQL closes idle connections after wait_timeout (8 h by default).
+        pool_recycle=3600,
+{%- endif %}
+{%- if cookiecutter.database != "sqlite" %}
+        # Fail fast when the server is unreachable instead of holding a worker.
+        connect_args={"connect_timeout": 3},
+{%- endif %}
+    )
+{%- if cookiecutter.database == "sqlite" %}
+    event.listen(engine, "connect", _sqlite_pragmas)
+{%- endif %}
+    return engine
+
+
+def get_database(app: Flask | None = None) -> Database:
+    return cast(Database, (app or current_app).extensions[_EXTENSION])
+
+
+def get_db() -> Session:
+    """The Session of the current application context, created on first use."""
+    session: Session | None = g.get(_G_KEY)
+    if session is None:
+        session = get_database().sessionmaker()
+        setattr(g, _G_KEY, session)
+    return session
+
+
+def teardown_db(error: BaseException | None = None) -> None:
+    """Roll back when the context ended with an error, and always close.
+
+    Idempotent: the session is popped from `g`, so a second call finds nothing. Views
+    commit their own work; a commit here could not change the response any more.
+    """
+    session: Session | None = g.pop(_G_KEY, None)
+    if session is None:
+        return
+    try:
+        if error is not None:
+            session.rollback()
+    finally:
+        session.close()
+
+
+def ping(app: Flask) -> None:
+    with get_database(app).engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+@click.command("init-db")
+def init_db_command() -> None:
+    """Create the database tables that do not exist yet."""
+    from . import models  # noqa: F401  (registers the tables on Base.metadata)
+
+    Base.metadata.create_all(get_database().engine)
+    click.echo("Initialized the database.")
+
+
+def init_app(app: Flask) -> None:
+    engine = create_db_engine(app.config["DATABASE_URL"], app.config["DATABASE_POOL_SIZE"])
+    app.extensions[_EXTENSION] = Database(
+        engine=engine,
+        # expire_on_commit=False keeps loaded objects (current_user) usable after a commit.
+        sessionmaker=sessionmaker(engine, expire_on_commit=False),
+    )
+    app.teardown_appcontext(teardown_db)
+    app.cli.add_command(init_db_command)
+    register_unavailable(app, (exc.OperationalError, exc.TimeoutError), "database")
+
+
+db = cast(Session, LocalProxy(get_db))

@@ -1,0 +1,96 @@
+"""Errors: every failure is a JSON body with the correlation id, never an HTML page.
+
+A dependency that is down (database, session store) answers 503 so that clients and load
+balancers retry instead of reporting a bug; anything unexpected is logged with its traceback
+and answered with a bare 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import Flask, Response, current_app, jsonify
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+from .context import get_current_context
+
+log = logging.getLogger(__name__)
+
+ErrorTypes = tuple[type[Exception], ...]
+_REGISTRY_KEY = "unavailable_dependencies"
+
+
+def error_response(status: int, error: str, message: str) -> Response:
+    response = jsonify(
+        error=error, message=message, correlation_id=get_current_context().correlation_id
+    )
+    response.status_code = status
+    return response
+
+
+def _error_code(name: str) -> str:
+    return "_".join(re.findall(r"[a-z0-9]+", name.lower()))
+
+
+def unavailable(dependency: str, error: BaseException) -> Response:
+    log.warning(
+        "%s unavailable",
+        dependency,
+        extra={"dependency": dependency, "error_type": type(error).__name__},
+    )
+    response = error_response(503, "service_unavailable", f"The {dependency} is unavailable.")
+    response.headers["Retry-After"] = "1"
+    return response
+
+
+def register_unavailable(app: Flask, exceptions: ErrorTypes, dependency: str) -> None:
+    """Answer 503 naming `dependency` whenever one of `exceptions` escapes a request."""
+
+    def handle(error: BaseException) -> Response:
+        return unavailable(dependency, error)
+
+    app.extensions.setdefault(_REGISTRY_KEY, []).append((exceptions, dependency))
+    for exception in exceptions:
+        app.register_error_handler(exception, handle)
+
+
+def _failed_dependency(error: BaseException) -> str | None:
+    for exceptions, dependency in current_app.extensions.get(_REGISTRY_KEY, []):
+        if isinstance(error, exceptions):
+            return str(dependency)
+    return None
+
+
+def handle_http_error(error: HTTPException) -> ResponseReturnValue:
+    if error.response is not None:
+        return error.response
+    original = getattr(error, "original_exception", None)
+    if original is not None:
+        # Errors outside the view (e.g. the session store failing while the session is
+        # opened) reach Flask's 500 handler, never the handlers registered by type.
+        dependency = _failed_dependency(original)
+        if dependency is not None:
+            return unavailable(dependency, original)
+        log.error("unhandled error", exc_info=original)
+    response = error_response(
+        error.code or 500, _error_code(error.name), error.description or ""
+    )
+    # Keep what the exception says about the protocol (Allow on 405, Retry-After...).
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+def handle_unexpected(error: Exception) -> Response:
+    log.error("unhandled error", exc_info=error)
+    return error_response(
+        500, "internal_server_error", "The server could not handle the request."
+    )
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected)

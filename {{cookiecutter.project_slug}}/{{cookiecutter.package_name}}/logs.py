@@ -1,0 +1,78 @@
+"""Logging: one JSON object per line on stdout, stamped with the context of the work.
+
+JSON encoding escapes every control character, so a value that came from a client can
+never forge a second log line or break a log shipper's parser.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import IO
+
+from flask import Flask, Response, has_app_context, request
+from pythonjsonlogger.json import JsonFormatter
+
+from .context import get_current_context
+
+_HANDLER_NAME = "{{ cookiecutter.package_name }}.json"
+access_log = logging.getLogger("{{ cookiecutter.package_name }}.access")
+
+
+class ContextFilter(logging.Filter):
+    """Adds `correlation_id` and `user_id` to every record emitted inside a context."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if has_app_context():
+            context = get_current_context()
+            record.correlation_id = context.correlation_id
+            record.user_id = context.known_user_id()
+        else:
+            record.correlation_id = None
+            record.user_id = None
+        return True
+
+
+def make_handler(stream: IO[str]) -> logging.Handler:
+    handler = logging.StreamHandler(stream)
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(
+        JsonFormatter(
+            ["levelname", "name", "message"],
+            rename_fields={"levelname": "level", "name": "logger"},
+            timestamp="time",
+        )
+    )
+    handler.addFilter(ContextFilter())
+    return handler
+
+
+def configure_logging(level: str, stream: IO[str] | None = None) -> None:
+    """Send every logger's records through one JSON handler; safe to call repeatedly."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler.get_name() == _HANDLER_NAME:
+            root.removeHandler(handler)
+    root.addHandler(make_handler(stream or sys.stdout))
+    root.setLevel(level)
+
+
+def log_request(response: Response) -> Response:
+    """The application's access log: one record per request."""
+    duration = time.perf_counter() - get_current_context().started
+    access_log.info(
+        "request",
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": round(duration * 1000, 3),
+        },
+    )
+    return response
+
+
+def init_app(app: Flask) -> None:
+    configure_logging(app.config["LOG_LEVEL"])
+    app.after_request(log_request)

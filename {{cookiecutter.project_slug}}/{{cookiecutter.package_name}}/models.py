@@ -1,0 +1,64 @@
+"""The tables. `Item` is the example resource: it records who created it and the
+correlation id of the request that did, the audit trail that the context makes free."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .db import Base
+
+EMAIL_MAX_LENGTH = 254
+ITEM_NAME_MAX_LENGTH = 200
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _isoformat(value: datetime) -> str:
+    # SQLite and MySQL hand back naive datetimes; every value stored here is UTC.
+    return value.replace(tzinfo=value.tzinfo or UTC).isoformat()
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    # What flask-login asks of a user object (spelled out rather than inherited from
+    # UserMixin, which carries no type information).
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "email": self.email, "created_at": _isoformat(self.created_at)}
+
+
+class Item(Base):
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(ITEM_NAME_MAX_LENGTH))
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    correlation_id: Mapped[str] = mapped_column(String(128), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "created_by": self.created_by,
+            "correlation_id": self.correlation_id,
+            "created_at": _isoformat(self.created_at),
+        }
