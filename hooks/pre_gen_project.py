@@ -18,11 +18,36 @@ import unicodedata
 # with one of these names would shadow the real module.
 DEPENDENCY_MODULES = frozenset(
     {
-        "alembic", "argon2", "cachelib", "celery", "click", "dotenv", "flask",
-        "flask_login", "flask_session", "flask_wtf", "gunicorn", "hypothesis",
-        "itsdangerous", "jinja2", "markupsafe", "msgspec", "mypy", "psycopg",
-        "pymysql", "pytest", "pythonjsonlogger", "redis", "requests", "httpx",
-        "ruff", "sqlalchemy", "werkzeug", "wtforms", "blinker", "mako",
+        "alembic",
+        "argon2",
+        "cachelib",
+        "celery",
+        "click",
+        "dotenv",
+        "flask",
+        "flask_login",
+        "flask_session",
+        "flask_wtf",
+        "gunicorn",
+        "hypothesis",
+        "itsdangerous",
+        "jinja2",
+        "markupsafe",
+        "msgspec",
+        "mypy",
+        "psycopg",
+        "pymysql",
+        "pytest",
+        "pythonjsonlogger",
+        "redis",
+        "requests",
+        "httpx",
+        "ruff",
+        "sqlalchemy",
+        "werkzeug",
+        "wtforms",
+        "blinker",
+        "mako",
     }
 )
 # Names that would collide with the generated project's own top-level folders.
@@ -31,9 +56,18 @@ PROJECT_DIRECTORIES = frozenset({"tests", "migrations", "docs", "instance", "scr
 # Headers the service or the HTTP stack already gives a meaning to.
 RESERVED_HEADERS = frozenset(
     {
-        "authorization", "connection", "content-length", "content-type", "cookie",
-        "host", "set-cookie", "traceparent", "tracestate", "transfer-encoding",
-        "upgrade", "x-csrf-token",
+        "authorization",
+        "connection",
+        "content-length",
+        "content-type",
+        "cookie",
+        "host",
+        "set-cookie",
+        "traceparent",
+        "tracestate",
+        "transfer-encoding",
+        "upgrade",
+        "x-csrf-token",
     }
 )
 
@@ -42,8 +76,10 @@ PACKAGE_RE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 # RFC 9110 token characters.
 HEADER_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # The canonical public version scheme of PEP 440.
-VERSION_RE = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*((a|b|rc)(0|[1-9][0-9]*))?"
-                        r"(\.post(0|[1-9][0-9]*))?(\.dev(0|[1-9][0-9]*))?")
+VERSION_RE = re.compile(
+    r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*((a|b|rc)(0|[1-9][0-9]*))?"
+    r"(\.post(0|[1-9][0-9]*))?(\.dev(0|[1-9][0-9]*))?"
+)
 # A deliberately plain address check: what packaging metadata accepts, nothing exotic.
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 
@@ -169,12 +205,13 @@ def main(answers: dict[str, object]) -> int:
     for error in errors:
         print(f"ERROR: {error}", file=sys.stderr)
     if errors:
-        print("Nothing was generated. Change the answers named above and run again.",
-              file=sys.stderr)
+        print(
+            "Nothing was generated. Change the answers named above and run again.", file=sys.stderr
+        )
         return 1
     return 0
 
 
 if __name__ == "__main__":
     # tojson escapes quotes and control characters, so any answer is a safe literal here.
-    sys.exit(main(json.loads(r'{{ cookiecutter | tojson }}')))
+    sys.exit(main(json.loads(r'{{ cookiecutter | tojson }}')))  # fmt: skip

@@ -11,6 +11,7 @@ from typing import {% if cookiecutter.database == "sqlite" %}Any, {% endif %}cas
 
 import click
 from flask import Flask, current_app, g
+from flask.cli import with_appcontext
 {%- if cookiecutter.database == "sqlite" %}
 from sqlalchemy import Engine, MetaData, create_engine, event, exc, text
 {%- else %}
@@ -135,6 +136,7 @@ def ping(app: Flask) -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Create the database tables that do not exist yet."""
     from . import models  # noqa: F401  (registers the tables on Base.metadata)

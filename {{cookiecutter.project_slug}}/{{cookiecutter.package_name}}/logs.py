@@ -36,7 +36,6 @@ class ContextFilter(logging.Filter):
 
 def make_handler(stream: IO[str]) -> logging.Handler:
     handler = logging.StreamHandler(stream)
-    handler.set_name(_HANDLER_NAME)
     handler.setFormatter(
         JsonFormatter(
             ["levelname", "name", "message"],
@@ -54,7 +53,9 @@ def configure_logging(level: str, stream: IO[str] | None = None) -> None:
     for handler in list(root.handlers):
         if handler.get_name() == _HANDLER_NAME:
             root.removeHandler(handler)
-    root.addHandler(make_handler(stream or sys.stdout))
+    handler = make_handler(stream or sys.stdout)
+    handler.set_name(_HANDLER_NAME)
+    root.addHandler(handler)
     root.setLevel(level)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -48,6 +49,7 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("email")
 @click.password_option(help="Asked for (twice, hidden) when not given.")
 def create_user_command(email: str, password: str) -> None:

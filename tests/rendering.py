@@ -1,0 +1,66 @@
+"""Rendering the template and running commands, for every template test."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+
+from cookiecutter.main import cookiecutter
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE_DIR = ROOT / "{{cookiecutter.project_slug}}"
+ANSWERS: dict[str, object] = json.loads((ROOT / "cookiecutter.json").read_text())
+# Markers that must never survive rendering.
+LEFTOVER_MARKERS = ("{{", "{%", "%}", "{#", "cookiecutter")
+
+
+def render(output_dir: Path, answers: Mapping[str, str] | None = None) -> Path:
+    """Render the template with `answers` over the defaults; returns the project folder."""
+    answers = dict(answers or {})
+    # pytest-cookies and cookiecutter ignore unknown keys: a typo would test the defaults.
+    unknown = set(answers) - set(ANSWERS)
+    if unknown:
+        raise KeyError(f"not in cookiecutter.json: {sorted(unknown)}")
+    return Path(
+        cookiecutter(str(ROOT), no_input=True, extra_context=answers, output_dir=str(output_dir))
+    )
+
+
+def run(
+    args: list[str], cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
+    """Run a command; on failure the assertion shows its whole output."""
+    result = subprocess.run(
+        args,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert result.returncode == 0, (
+        f"{' '.join(args)} exited {result.returncode} in {cwd}\n"
+        f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
+    )
+    return result
+
+
+def dependency_key(project: Path) -> str:
+    """Projects whose dependency lists are equal can share one environment."""
+    metadata = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    wanted = [metadata["dependencies"], metadata.get("optional-dependencies", {})]
+    return hashlib.sha256(json.dumps(wanted, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def uv() -> str:
+    found = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    assert found, "uv is missing: install requirements-dev.txt"
+    return found

@@ -1,0 +1,78 @@
+"""The real servers the variants run against, and throwaway databases on them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+MYSQL_URL = os.environ.get("TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+SERVERS = {
+    "postgresql": ("PostgreSQL", POSTGRES_URL),
+    "mysql": ("MariaDB/MySQL", MYSQL_URL),
+    "redis": ("Redis", REDIS_URL),
+}
+
+_CREATE = {
+    "postgresql": ('CREATE DATABASE "{name}"', 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'),
+    "mysql": (
+        "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
+        "DROP DATABASE IF EXISTS `{name}`",
+    ),
+}
+
+
+def require(server: str) -> None:
+    """Fail under CI, skip loudly elsewhere, when a server the variant needs is down."""
+    label, url = SERVERS[server]
+    parts = urlsplit(url)
+    try:
+        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 0), 2).close()
+    except OSError as error:
+        message = (
+            f"{label} does not answer at {parts.hostname}:{parts.port} ({error}); "
+            "start it with `bash .ci/run` or see README.md"
+        )
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+
+
+def _admin(python: Path, database: str, sql: str) -> None:
+    script = (
+        "import sys\nfrom sqlalchemy import create_engine, text\n"
+        "engine = create_engine(sys.argv[1], isolation_level='AUTOCOMMIT')\n"
+        "with engine.connect() as c: c.execute(text(sys.argv[2]))\n"
+    )
+    url = POSTGRES_URL if database == "postgresql" else MYSQL_URL
+    subprocess.run([str(python), "-c", script, url, sql], check=True, timeout=60)
+
+
+@contextmanager
+def throwaway_database(python: Path, database: str) -> Iterator[str]:
+    """A new, empty database on the variant's server; yields its URL and drops it after."""
+    if database == "sqlite":
+        yield ""
+        return
+    require(database)
+    name = f"tpl_{uuid.uuid4().hex[:16]}"
+    create, drop = _CREATE[database]
+    _admin(python, database, create.format(name=name))
+    base = POSTGRES_URL if database == "postgresql" else MYSQL_URL
+    url = base.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield url
+    finally:
+        _admin(python, database, drop.format(name=name))

@@ -1,0 +1,199 @@
+"""The answer-checking hook: its rules one by one, and what a rejected render leaves behind."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+from cookiecutter.exceptions import FailedHookException
+
+from .rendering import ANSWERS, ROOT, render
+
+spec = importlib.util.spec_from_file_location(
+    "pre_gen_project", ROOT / "hooks" / "pre_gen_project.py"
+)
+assert spec and spec.loader
+hook = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(hook)
+
+GOOD = {
+    "project_name": "Example Service",
+    "project_slug": "example-service",
+    "package_name": "example_service",
+    "description": "A service.",
+    "author_name": "Team",
+    "author_email": "team@example.com",
+    "version": "0.1.0",
+    "database": "sqlite",
+    "session_store": "filesystem",
+    "correlation_header": "X-Correlation-ID",
+}
+
+
+def test_good_answers_pass() -> None:
+    assert hook.validate(GOOD) == []
+
+
+def test_every_checked_field_is_a_template_answer() -> None:
+    assert set(hook.CHECKS) | set(hook.CHOICES) <= set(ANSWERS)
+    for field, choices in hook.CHOICES.items():
+        assert list(choices) == ANSWERS[field]
+
+
+@pytest.mark.parametrize("slug", ["example-service", "a", "svc2", "billing-api-v2"])
+def test_valid_slugs(slug: str) -> None:
+    assert hook.check_project_slug(slug) is None
+
+
+@pytest.mark.parametrize(
+    ("slug", "reason"),
+    [
+        ("", "lower-case"),
+        ("Example", "lower-case"),
+        ("2fast", "starting with a letter"),
+        ("double--hyphen", "single hyphens"),
+        ("trailing-", "single hyphens"),
+        ("under_score", "hyphens"),
+        ("../escape", "lower-case"),
+        ("a/b", "lower-case"),
+        ("x" * 65, "64"),
+        ("flask", "dependency"),
+        ("flask-login", "dependency"),
+        ("logging", "standard-library"),
+        ("tests", "folder"),
+        ("class", "keyword"),
+    ],
+)
+def test_invalid_slugs(slug: str, reason: str) -> None:
+    message = hook.check_project_slug(slug)
+    assert message is not None and reason in message
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("Example_Service", "lower-case"),
+        ("example-service", "underscores"),
+        ("_private", "starting with a letter"),
+        ("a__b", "single underscores"),
+        ("flask", "dependency"),
+        ("sqlalchemy", "dependency"),
+        ("logging", "standard-library"),
+        ("json", "standard-library"),
+        ("import", "keyword"),
+        ("match", "keyword"),
+        ("migrations", "folder"),
+    ],
+)
+def test_invalid_package_names(name: str, reason: str) -> None:
+    message = hook.check_package_name(name)
+    assert message is not None and reason in message
+
+
+@pytest.mark.parametrize("header", ["X-Correlation-ID", "X-Request-ID", "Request-Id", "x_trace.id"])
+def test_valid_headers(header: str) -> None:
+    assert hook.check_correlation_header(header) is None
+
+
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        ("", "token"),
+        ("X Correlation", "token"),
+        ("X-Id:", "token"),
+        ("X-Id\r\nSet-Cookie", "token"),
+        ("Zoë-Id", "token"),
+        ("X-" + "a" * 63, "64"),
+        ("Set-Cookie", "meaning"),
+        ("traceparent", "meaning"),
+        ("Content-Length", "meaning"),
+    ],
+)
+def test_invalid_headers(header: str, reason: str) -> None:
+    message = hook.check_correlation_header(header)
+    assert message is not None and reason in message
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("project_name", ""),
+        ("project_name", "   "),
+        ("project_name", " padded"),
+        ("project_name", "two\nlines"),
+        ("project_name", "bell\x07"),
+        ("project_name", "x" * 101),
+        ("description", "tab\tinside"),
+        ("description", "rtl\u202eoverride"),
+        ("author_name", ""),
+        ("author_email", "not-an-email"),
+        ("author_email", "a@b"),
+        ("author_email", "a b@example.com"),
+        ("version", "1.0-beta"),
+        ("version", "v1"),
+        ("version", "01.0"),
+        ("database", "oracle"),
+        ("session_store", "memcached"),
+    ],
+)
+def test_bad_answers_name_their_field(field: str, value: str) -> None:
+    errors = hook.validate({**GOOD, field: value})
+    assert len(errors) == 1
+    assert errors[0].startswith(f"{field}: ")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("project_name", 'Zoë\'s "quoted" \\ service ✓'),
+        ("description", ""),
+        ("version", "1.0.0rc1"),
+        ("version", "2.0.post1.dev3"),
+    ],
+)
+def test_unusual_but_valid_answers(field: str, value: str) -> None:
+    assert hook.validate({**GOOD, field: value}) == []
+
+
+def test_non_text_answers_are_rejected() -> None:
+    errors = hook.validate({**GOOD, "version": 1})
+    assert errors == ["version: must be text"]
+
+
+def test_main_prints_every_problem(capsys: pytest.CaptureFixture[str]) -> None:
+    assert hook.main({**GOOD, "package_name": "flask", "author_email": "x"}) == 1
+    err = capsys.readouterr().err
+    assert "package_name:" in err and "author_email:" in err
+    assert "Nothing was generated" in err
+
+
+@pytest.mark.parametrize(
+    ("answers", "field"),
+    [
+        ({"project_slug": "Bad Slug"}, "project_slug"),
+        ({"project_slug": "../outside"}, "project_slug"),
+        ({"package_name": "logging"}, "package_name"),
+        ({"correlation_header": "X-Id\r\nEvil: 1"}, "correlation_header"),
+        ({"project_name": 'Quote " and newline\n'}, "project_name"),
+        ({"author_email": "nobody"}, "author_email"),
+    ],
+)
+def test_rejected_render_names_the_field_and_leaves_nothing(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], answers: dict[str, str], field: str
+) -> None:
+    output = tmp_path / "out"
+    output.mkdir()
+    with pytest.raises(FailedHookException):
+        render(output, answers)
+    assert f"ERROR: {field}:" in capfd.readouterr().err
+    assert list(output.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_the_hook_receives_answers_intact(tmp_path: Path) -> None:
+    # Quotes, backslashes and non-ASCII must reach the hook (and the files) unchanged.
+    name = 'Zoë\'s "quoted" \\ service'
+    project = render(tmp_path, {"project_name": name, "project_slug": "zoe-service"})
+    assert json.loads(json.dumps(name)) in (project / "README.md").read_text()

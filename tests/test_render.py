@@ -1,0 +1,100 @@
+"""Every supported variant renders cleanly: no leftover markers, only the files it needs."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from .rendering import ANSWERS, LEFTOVER_MARKERS, render
+from .variants import VARIANTS
+
+# Dependencies (and words in .env.example) that belong to one choice only.
+ONLY_FOR = {
+    ("database", "postgresql"): ("psycopg", "postgresql"),
+    ("database", "mysql"): ("pymysql", "mysql"),
+    ("session_store", "filesystem"): ("cachelib", "SESSION_DIR"),
+    ("session_store", "redis"): ("redis", "REDIS_URL"),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render(tmp_path_factory.mktemp(request.param), VARIANTS[request.param])
+
+
+def test_every_database_and_session_store_pair_is_supported() -> None:
+    pairs = {
+        (v.get("database", "sqlite"), v.get("session_store", "filesystem"))
+        for v in VARIANTS.values()
+    }
+    wanted = {(d, s) for d in ANSWERS["database"] for s in ANSWERS["session_store"]}  # type: ignore[union-attr]
+    assert pairs >= wanted
+
+
+def test_variant_keys_exist_in_cookiecutter_json() -> None:
+    for variant in VARIANTS.values():
+        assert set(variant) <= set(ANSWERS)
+
+
+def test_unknown_answer_keys_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(KeyError, match="databse"):
+        render(tmp_path, {"databse": "postgresql"})
+
+
+def test_no_leftover_template_markers(project: Path) -> None:
+    for path in project.rglob("*"):
+        if path.is_file():
+            text = path.read_text()
+            for marker in LEFTOVER_MARKERS:
+                assert marker not in text, f"{marker!r} left in {path.relative_to(project)}"
+
+
+def test_no_empty_or_stray_files(project: Path) -> None:
+    for path in project.rglob("*"):
+        if path.is_file() and path.name not in {"__init__.py", "py.typed"}:
+            assert path.read_text().strip(), f"{path.relative_to(project)} is empty"
+
+
+def test_pyproject_is_valid_and_names_the_package(project: Path) -> None:
+    metadata = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    assert metadata["name"] == project.name
+    package = project.name.replace("-", "_")
+    assert (project / package / "__init__.py").is_file()
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_only_the_dependencies_a_variant_needs(tmp_path: Path, variant: str) -> None:
+    answers = VARIANTS[variant]
+    project = render(tmp_path, answers)
+    deps = " ".join(
+        tomllib.loads((project / "pyproject.toml").read_text())["project"]["dependencies"]
+    )
+    env_example = (project / ".env.example").read_text()
+    for (field, choice), (dependency, setting) in ONLY_FOR.items():
+        chosen = answers.get(field, ANSWERS[field][0]) == choice  # type: ignore[index]
+        assert (dependency in deps) == chosen, (variant, dependency)
+        assert (setting in env_example) == chosen, (variant, setting)
+
+
+def test_free_text_answers_survive_quoting(tmp_path: Path) -> None:
+    answers = VARIANTS["custom-names"]
+    project = render(tmp_path, answers)
+    metadata = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    assert metadata["description"] == answers["description"]
+    assert metadata["authors"][0]["name"] == answers["author_name"]
+    assert (
+        json.dumps(answers["correlation_header"])
+        in (project / "billing_api" / "context.py").read_text()
+    )
+
+
+def test_rendering_is_deterministic(tmp_path: Path) -> None:
+    first = render(tmp_path / "a")
+    second = render(tmp_path / "b")
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    for name in files:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name

@@ -1,0 +1,228 @@
+"""Fixtures: every test gets a fresh app on a throwaway database and session store.
+{%- if cookiecutter.database != "sqlite" or cookiecutter.session_store == "redis" %}
+
+The servers are real. Their URLs come from TEST_* environment variables with local defaults;
+each run creates its own database (and Redis key prefix) and removes it afterwards, so runs
+can go in parallel. A server that does not answer fails the run under CI=true and skips it,
+loudly, elsewhere.
+{%- endif %}
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+{%- if cookiecutter.database == "sqlite" %}
+from sqlalchemy import Engine, create_engine
+{%- else %}
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+{%- endif %}
+{%- if cookiecutter.session_store == "redis" %}
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+{%- endif %}
+
+from {{ cookiecutter.package_name }} import create_app, logs
+from {{ cookiecutter.package_name }}.db import Base, get_database
+from {{ cookiecutter.package_name }}.users import create_user
+
+from .helpers import {% if cookiecutter.database != "sqlite" %}UNREACHABLE_DATABASE_URL, {% endif %}PASSWORD, login
+
+RUN_ID = uuid.uuid4().hex[:12]
+
+
+def server_missing(server: str, how_to_start: str, error: Exception) -> None:
+    message = f"{server} is not reachable ({type(error).__name__}). Start it: {how_to_start}"
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+{%- if cookiecutter.database == "sqlite" %}
+def unreachable_database_url(tmp_path: Path) -> str:
+    """A database that is down: below a regular file no directory can be made, even by root."""
+    (tmp_path / "a-file").write_text("")
+    return "sqlite:///" + str(tmp_path / "a-file" / "down.sqlite3")
+{%- else %}
+def unreachable_database_url() -> str:
+    """A database that is down."""
+    return UNREACHABLE_DATABASE_URL
+{%- endif %}
+
+
+@pytest.fixture(scope="session")
+{%- if cookiecutter.database == "sqlite" %}
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return "sqlite:///" + str(tmp_path_factory.mktemp("database") / "test.sqlite3")
+{%- elif cookiecutter.database == "postgresql" %}
+def database_url() -> Iterator[str]:
+    admin_url = os.environ.get(
+        "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
+    name = f"test_{{ cookiecutter.package_name[:30] }}_{RUN_ID}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as error:
+        server_missing("PostgreSQL", "see 'Local servers' in README.md", error)
+    yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+{%- elif cookiecutter.database == "mysql" %}
+def database_url() -> Iterator[str]:
+    admin_url = os.environ.get("TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/")
+    name = f"test_{{ cookiecutter.package_name[:30] }}_{RUN_ID}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(
+                text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+            )
+    except OperationalError as error:
+        server_missing("MySQL/MariaDB", "see 'Local servers' in README.md", error)
+    yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+    admin.dispose()
+{%- endif %}
+{%- if cookiecutter.session_store == "redis" %}
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    client = Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except RedisConnectionError as error:
+        server_missing("Redis", "see 'Local servers' in README.md", error)
+    yield url
+    for key in client.scan_iter(match=f"{SESSION_KEY_PREFIX}*"):
+        client.delete(key)
+    client.close()
+
+
+SESSION_KEY_PREFIX = f"{{ cookiecutter.package_name }}:test-{RUN_ID}:session:"
+{%- endif %}
+
+
+def make_app(
+    database_url: str,
+    tmp_path: Path,
+{%- if cookiecutter.session_store == "redis" %}
+    redis_url: str,
+{%- endif %}
+    **overrides: Any,
+) -> Flask:
+    config: dict[str, Any] = {
+        "APP_ENV": "testing",
+        "SECRET_KEY": "a-test-secret-key-that-is-long-enough-for-production",
+        "DATABASE_URL": database_url,
+{%- if cookiecutter.session_store == "filesystem" %}
+        "SESSION_DIR": str(tmp_path / "sessions"),
+{%- elif cookiecutter.session_store == "redis" %}
+        "REDIS_URL": redis_url,
+        "SESSION_KEY_PREFIX": SESSION_KEY_PREFIX,
+{%- endif %}
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    """The test database with the schema in place, for setup and clean-up."""
+    engine = create_engine(database_url)
+    Base.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def app_factory(
+    engine: Engine,
+    database_url: str,
+    tmp_path: Path,
+{%- if cookiecutter.session_store == "redis" %}
+    redis_url: str,
+{%- endif %}
+) -> Iterator[Callable[..., Flask]]:
+    """Builds apps with extra config; the tables are emptied after the test."""
+    apps: list[Flask] = []
+
+    def factory(**overrides: Any) -> Flask:
+        app = make_app(
+            database_url,
+            tmp_path,
+{%- if cookiecutter.session_store == "redis" %}
+            redis_url,
+{%- endif %}
+            **overrides,
+        )
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        get_database(app).engine.dispose()
+    with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture
+def app(app_factory: Callable[..., Flask]) -> Flask:
+    return app_factory()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def user_email(app: Flask) -> str:
+    # Open the app context for setup only: requests made inside it would share one `g`.
+    with app.app_context():
+        return create_user(f"user-{uuid.uuid4().hex[:8]}@example.com", PASSWORD).email
+
+
+@pytest.fixture
+def logged_in(client: FlaskClient, user_email: str) -> str:
+    return login(client, user_email)
+
+
+@pytest.fixture
+def log_output() -> Iterator[io.StringIO]:
+    """Everything logged during the test, formatted exactly as in production."""
+    stream = io.StringIO()
+    handler = logs.make_handler(stream)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    yield stream
+    root.removeHandler(handler)
+
+
+@pytest.fixture
+def log_records(log_output: io.StringIO) -> Callable[[], list[dict[str, Any]]]:
+    """The log lines emitted so far, parsed (each line must be valid JSON)."""
+
+    def records() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in log_output.getvalue().splitlines()]
+
+    return records

@@ -1,0 +1,155 @@
+"""Login, logout, sessions and passwords."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from {{ cookiecutter.package_name }}.db import get_db
+from {{ cookiecutter.package_name }}.models import User
+from {{ cookiecutter.package_name }}.users import create_user
+
+from .helpers import PASSWORD, login
+
+COOKIE = "{{ cookiecutter.package_name }}_session"
+
+
+def session_cookie(client: FlaskClient) -> str | None:
+    cookie = client.get_cookie(COOKIE)
+    return cookie.value if cookie else None
+
+
+def without_correlation_id(body: Any) -> Any:
+    return {key: value for key, value in body.items() if key != "correlation_id"}
+
+
+def test_login_returns_the_user_and_a_csrf_token(client: FlaskClient, user_email: str) -> None:
+    response = client.post("/auth/login", json={"email": user_email, "password": PASSWORD})
+    assert response.status_code == 200
+    body = response.json
+    assert body is not None
+    assert body["user"]["email"] == user_email
+    assert set(body["user"]) == {"id", "email", "created_at"}  # never the hash
+    assert body["csrf_token"]
+
+
+def test_email_is_case_insensitive(client: FlaskClient, user_email: str) -> None:
+    login(client, user_email.upper())
+
+
+def test_me_requires_login(client: FlaskClient) -> None:
+    response = client.get("/auth/me")
+    assert response.status_code == 401
+    assert response.json is not None and response.json["error"] == "unauthorized"
+
+
+def test_me_after_login(client: FlaskClient, user_email: str) -> None:
+    login(client, user_email)
+    body = client.get("/auth/me").json
+    assert body is not None and body["user"]["email"] == user_email
+
+
+def test_unknown_email_and_wrong_password_look_the_same(
+    client: FlaskClient, user_email: str
+) -> None:
+    wrong_password = client.post("/auth/login", json={"email": user_email, "password": "nope"})
+    unknown = client.post("/auth/login", json={"email": "ghost@example.com", "password": "nope"})
+    assert wrong_password.status_code == unknown.status_code == 401
+    assert without_correlation_id(wrong_password.json) == without_correlation_id(unknown.json)
+    assert session_cookie(client) is None
+
+
+def test_password_is_hashed_with_argon2id(app: Flask, user_email: str) -> None:
+    with app.app_context():
+        user = get_db().scalar(select(User).where(User.email == user_email))
+        assert user is not None
+        assert user.password_hash.startswith("$argon2id$")
+        assert PASSWORD not in user.password_hash
+
+
+def test_session_id_changes_at_login(client: FlaskClient, user_email: str) -> None:
+    client.set_cookie(COOKIE, "planted-by-an-attacker")
+    login(client, user_email)
+    first = session_cookie(client)
+    assert first not in (None, "planted-by-an-attacker")
+    login(client, user_email)
+    assert session_cookie(client) != first
+
+
+def test_a_planted_session_id_is_useless_after_login(
+    app: Flask, client: FlaskClient, user_email: str
+) -> None:
+    attacker = app.test_client()
+    attacker.get("/healthz")
+    client.set_cookie(COOKIE, "planted-by-an-attacker")
+    login(client, user_email)
+    attacker.set_cookie(COOKIE, "planted-by-an-attacker")
+    assert attacker.get("/auth/me").status_code == 401
+
+
+def test_logout_invalidates_the_server_side_session(
+    app: Flask, client: FlaskClient, user_email: str
+) -> None:
+    token = login(client, user_email)
+    stolen = session_cookie(client)
+    assert stolen is not None
+    response = client.post("/auth/logout", headers={"X-CSRF-Token": token})
+    assert response.status_code == 204
+    assert client.get("/auth/me").status_code == 401
+    replay = app.test_client()
+    replay.set_cookie(COOKIE, stolen)
+    assert replay.get("/auth/me").status_code == 401
+
+
+def test_logout_needs_the_csrf_token_when_logged_in(client: FlaskClient, user_email: str) -> None:
+    login(client, user_email)
+    assert client.post("/auth/logout").status_code == 403
+    assert client.get("/auth/me").status_code == 200
+
+
+@pytest.mark.parametrize("user_id", ["abc", "-1", "0", "999999", "99999999999999999999", "1.5", ""])
+def test_malformed_or_unknown_user_ids_are_anonymous(
+    client: FlaskClient, user_id: str
+) -> None:
+    with client.session_transaction() as session:
+        session["_user_id"] = user_id
+    assert client.get("/auth/me").status_code == 401
+
+
+def test_cookie_flags(client: FlaskClient, user_email: str) -> None:
+    response = client.post("/auth/login", json={"email": user_email, "password": PASSWORD})
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith(f"{COOKIE}=")
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # testing mode; production is checked in test_config
+
+
+def test_create_user_command(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["create-user", "cli@example.com", "--password", "pw-123456"])
+    assert result.exit_code == 0, result.output
+    again = runner.invoke(args=["create-user", "cli@example.com", "--password", "pw-123456"])
+    assert again.exit_code != 0
+    assert "already exists" in again.output
+    prompted = runner.invoke(args=["create-user", "ask@example.com"], input="pw-1\npw-1\n")
+    assert prompted.exit_code == 0, prompted.output
+    assert runner.invoke(args=["create-user", "not-an-email", "--password", "x"]).exit_code != 0
+
+
+def test_old_hashes_are_upgraded_at_login(app: Flask, client: FlaskClient) -> None:
+    from argon2 import PasswordHasher
+
+    weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
+    with app.app_context():
+        user = create_user("weak@example.com", PASSWORD)
+        user.password_hash = weak
+        get_db().commit()
+    login(client, "weak@example.com")
+    with app.app_context():
+        stored = get_db().scalar(select(User).where(User.email == "weak@example.com"))
+        assert stored is not None and stored.password_hash != weak

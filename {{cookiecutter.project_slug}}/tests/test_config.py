@@ -1,0 +1,101 @@
+"""Configuration from the environment, and what production refuses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+
+from {{ cookiecutter.package_name }}.config import ConfigError, from_environ
+{%- if cookiecutter.database != "sqlite" %}
+from {{ cookiecutter.package_name }}.db import normalize_url
+{%- endif %}
+
+from .helpers import PASSWORD
+
+STRONG_KEY = "x" * 48
+
+
+@pytest.mark.parametrize("key", [None, "", "change-me", "dev", "short-but-random-7f3a"])
+def test_production_refuses_a_missing_or_weak_secret_key(
+    app_factory: Callable[..., Flask], key: str | None
+) -> None:
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        app_factory(APP_ENV="production", SECRET_KEY=key)
+
+
+def test_production_starts_with_a_strong_key(app_factory: Callable[..., Flask]) -> None:
+    app = app_factory(APP_ENV="production", SECRET_KEY=STRONG_KEY)
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_development_runs_without_a_key(app_factory: Callable[..., Flask]) -> None:
+    app = app_factory(APP_ENV="development", SECRET_KEY="")
+    assert len(app.config["SECRET_KEY"]) >= 32
+
+
+def test_unknown_app_env_is_refused() -> None:
+    with pytest.raises(ConfigError, match="APP_ENV"):
+        from_environ({"APP_ENV": "prod"}, "/tmp/instance")  # noqa: S108
+
+
+def test_numbers_must_be_numbers() -> None:
+    with pytest.raises(ConfigError, match="MAX_CONTENT_LENGTH"):
+        from_environ({"MAX_CONTENT_LENGTH": "1MB"}, "/tmp/instance")  # noqa: S108
+
+
+def test_environment_values_are_read() -> None:
+    config = from_environ(
+        {"DATABASE_URL": "sqlite:///elsewhere.db", "LOG_LEVEL": "debug"}, "/srv/instance"
+    )
+    assert config["DATABASE_URL"] == "sqlite:///elsewhere.db"
+    assert config["LOG_LEVEL"] == "DEBUG"
+    assert config["APP_ENV"] == "production"
+
+
+def test_production_cookies_and_headers(
+    app_factory: Callable[..., Flask], user_email: str
+) -> None:
+    client = app_factory(APP_ENV="production", SECRET_KEY=STRONG_KEY).test_client()
+    response = client.post(
+        "/auth/login", json={"email": user_email, "password": PASSWORD}, base_url="https://localhost"
+    )
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert cookie.startswith("{{ cookiecutter.package_name }}_session=")
+    assert "max-age" in response.headers["Strict-Transport-Security"]
+
+
+def test_security_headers_on_every_response(app: Flask) -> None:
+    for response in (app.test_client().get("/healthz"), app.test_client().get("/missing")):
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["Cache-Control"] == "no-store"
+{%- if cookiecutter.database == "postgresql" %}
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:p@db:5432/app", "postgresql+psycopg://u:p@db:5432/app"),
+        ("postgresql://u:p@db/app", "postgresql+psycopg://u:p@db/app"),
+        ("postgresql+psycopg://u@db/app", "postgresql+psycopg://u@db/app"),
+    ],
+)
+def test_platform_database_urls_are_normalized(given: str, expected: str) -> None:
+    assert normalize_url(given) == expected
+{%- elif cookiecutter.database == "mysql" %}
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("mysql://u:p@db:3306/app", "mysql+pymysql://u:p@db:3306/app?charset=utf8mb4"),
+        ("mariadb://u@db/app", "mysql+pymysql://u@db/app?charset=utf8mb4"),
+        ("mysql+pymysql://u@db/app?charset=latin1", "mysql+pymysql://u@db/app?charset=latin1"),
+    ],
+)
+def test_platform_database_urls_are_normalized(given: str, expected: str) -> None:
+    assert normalize_url(given) == expected
+{%- endif %}

@@ -1,0 +1,80 @@
+"""Health endpoints: liveness without I/O, readiness naming what failed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+{%- if cookiecutter.session_store == "filesystem" %}
+from pathlib import Path
+{%- endif %}
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from {{ cookiecutter.package_name }}.db import get_database
+
+from .helpers import {% if cookiecutter.session_store == "redis" %}UNREACHABLE_REDIS_URL, {% endif %}count_checkouts
+
+
+def test_healthz_touches_nothing(app: Flask, client: FlaskClient) -> None:
+    with count_checkouts(get_database(app).engine) as checkouts:
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok"}
+    assert checkouts[0] == 0
+
+
+def test_readyz_when_everything_answers(client: FlaskClient) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json == {
+        "status": "ready",
+        "checks": {"database": "ok", "session_store": "ok"},
+    }
+
+
+def test_readyz_names_the_database_when_it_is_down(
+    app_factory: Callable[..., Flask], unreachable_database_url: str
+) -> None:
+    client = app_factory(DATABASE_URL=unreachable_database_url).test_client()
+    assert client.get("/healthz").status_code == 200
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json is not None
+    assert response.json["checks"] == {"database": "failed", "session_store": "ok"}
+
+
+def test_endpoints_needing_the_database_answer_503(
+    app_factory: Callable[..., Flask], unreachable_database_url: str
+) -> None:
+    client = app_factory(DATABASE_URL=unreachable_database_url).test_client()
+    response = client.get("/items")
+    assert response.status_code == 503
+    assert response.json is not None
+    assert response.json["error"] == "service_unavailable"
+    assert "database" in response.json["message"]
+{%- if cookiecutter.session_store == "redis" %}
+
+
+def test_readyz_names_the_session_store_when_it_is_down(
+    app_factory: Callable[..., Flask],
+) -> None:
+    client = app_factory(REDIS_URL=UNREACHABLE_REDIS_URL).test_client()
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json is not None
+    assert response.json["checks"] == {"database": "ok", "session_store": "failed"}
+{%- else %}
+
+
+def test_readyz_names_the_session_store_when_it_is_down(
+    app_factory: Callable[..., Flask], tmp_path: Path
+) -> None:
+    sessions = tmp_path / "lost-sessions"
+    app = app_factory(SESSION_DIR=str(sessions))
+    sessions.rmdir()
+    sessions.write_text("the store is gone")
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.json is not None
+    assert response.json["checks"] == {"database": "ok", "session_store": "failed"}
+{%- endif %}
