@@ -61,6 +61,18 @@ def _admin(python: Path, database: str, sql: str) -> None:
 
 
 @contextmanager
+def throwaway_redis_prefix(python: Path) -> Iterator[str]:
+    """A key prefix of its own on the shared Redis; its keys are deleted afterwards."""
+    prefix = f"tpl-{uuid.uuid4().hex[:16]}:session:"
+    yield prefix
+    script = (
+        "import sys\nfrom redis import Redis\nclient = Redis.from_url(sys.argv[1])\n"
+        "for key in client.scan_iter(match=sys.argv[2] + '*'): client.delete(key)\n"
+    )
+    subprocess.run([str(python), "-c", script, REDIS_URL, prefix], check=True, timeout=60)
+
+
+@contextmanager
 def throwaway_database(python: Path, database: str) -> Iterator[str]:
     """A new, empty database on the variant's server; yields its URL and drops it after."""
     if database == "sqlite":

@@ -13,13 +13,14 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .rendering import render, run
-from .servers import REDIS_URL, require, throwaway_database
+from .servers import REDIS_URL, require, throwaway_database, throwaway_redis_prefix
 from .variants import VARIANTS
 
 pytestmark = pytest.mark.slow
@@ -115,13 +116,16 @@ def test_service_starts_with_flask_run_and_serves(
     bin_dir = environment_for(project) / "bin"
     package = project.name.replace("-", "_")
     header = answers.get("correlation_header", "X-Correlation-ID")
-    with throwaway_database(bin_dir / "python", answers.get("database", "sqlite")) as db_url:
-        env = {
-            "APP_ENV": "development",
-            "SECRET_KEY": uuid.uuid4().hex * 2,
-            "REDIS_URL": REDIS_URL,
-            **({"DATABASE_URL": db_url} if db_url else {}),
-        }
+    python = bin_dir / "python"
+    with ExitStack() as stack:
+        env = {"APP_ENV": "development", "SECRET_KEY": uuid.uuid4().hex * 2}
+        if answers.get("database", "sqlite") != "sqlite":
+            env["DATABASE_URL"] = stack.enter_context(
+                throwaway_database(python, answers["database"])
+            )
+        if answers.get("session_store") == "redis":
+            env["REDIS_URL"] = REDIS_URL
+            env["SESSION_KEY_PREFIX"] = stack.enter_context(throwaway_redis_prefix(python))
         flask = [str(bin_dir / "flask"), "--app", package]
         run([*flask, "init-db"], cwd=project, env=env)
         run(

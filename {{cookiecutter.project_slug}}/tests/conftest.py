@@ -22,6 +22,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+{%- if cookiecutter.session_store == "redis" %}
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+{%- endif %}
 {%- if cookiecutter.database == "sqlite" %}
 from sqlalchemy import Engine, create_engine
 {%- else %}
@@ -29,16 +33,12 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 {%- endif %}
-{%- if cookiecutter.session_store == "redis" %}
-from redis import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-{%- endif %}
 
 from {{ cookiecutter.package_name }} import create_app, logs
 from {{ cookiecutter.package_name }}.db import Base, get_database
 from {{ cookiecutter.package_name }}.users import create_user
 
-from .helpers import {% if cookiecutter.database != "sqlite" %}UNREACHABLE_DATABASE_URL, {% endif %}PASSWORD, login
+from .helpers import PASSWORD, {% if cookiecutter.database != "sqlite" %}UNREACHABLE_DATABASE_URL, {% endif %}login
 
 RUN_ID = uuid.uuid4().hex[:12]
 

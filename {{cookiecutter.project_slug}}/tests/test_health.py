@@ -63,6 +63,19 @@ def test_readyz_names_the_session_store_when_it_is_down(
     assert response.status_code == 503
     assert response.json is not None
     assert response.json["checks"] == {"database": "ok", "session_store": "failed"}
+
+
+def test_a_redis_outage_is_503_for_session_requests_only(
+    app_factory: Callable[..., Flask],
+) -> None:
+    app = app_factory(REDIS_URL=UNREACHABLE_REDIS_URL, PROPAGATE_EXCEPTIONS=False)
+    client = app.test_client()
+    assert client.get("/items").status_code == 200  # no cookie: the session is never read
+    client.set_cookie("{{ cookiecutter.package_name }}_session", "some-session-id")
+    response = client.get("/items")
+    assert response.status_code == 503
+    assert response.json is not None
+    assert response.json["message"] == "The session store is unavailable."
 {%- else %}
 
 

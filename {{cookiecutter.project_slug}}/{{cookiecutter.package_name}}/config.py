@@ -64,6 +64,9 @@ def from_environ(environ: Mapping[str, str], instance_path: str) -> dict[str, An
         "SESSION_DIR": environ.get("SESSION_DIR") or str(Path(instance_path) / "sessions"),
 {%- elif cookiecutter.session_store == "redis" %}
         "REDIS_URL": environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+        # Several services (or environments) can share one Redis under different prefixes.
+        "SESSION_KEY_PREFIX": environ.get("SESSION_KEY_PREFIX")
+        or "{{ cookiecutter.package_name }}:session:",
 {%- endif %}
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO").upper(),
         "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", 1024 * 1024),

@@ -28,6 +28,8 @@ class Context:
     def __init__(self, correlation_id: str) -> None:
         self.correlation_id = correlation_id
         self.started = time.perf_counter()
+        # The user id found in the session when the request started (see begin_request).
+        self.session_user_id: str | None = None
 
     @property
     def user_id(self) -> str | None:
@@ -41,15 +43,15 @@ class Context:
         """The user id if it is known without any I/O: what log lines use.
 
         A log line must never be the reason a user is loaded from the database, so this
-        reads the user flask-login already loaded, or else the id in the (already open)
-        session.
+        reads the user flask-login already loaded (it changes at login and logout), or else
+        the id the session held when the request started.
         """
         if not has_request_context():
             return None
         user = g.get("_login_user")
         if user is not None:
             return cast(str, user.get_id()) if user.is_authenticated else None
-        return session_user_id()
+        return self.session_user_id
 
     @property
     def method(self) -> str | None:
@@ -65,9 +67,12 @@ class Context:
 
 
 def session_user_id() -> str | None:
-    """The user id stored in the session by flask-login, read without loading the user."""
-    # The session is None when the session store failed while opening it.
-    return session.get(_SESSION_USER_KEY) if session else None
+    """The user id stored in the session by flask-login, read without loading the user.
+
+    Only for code that runs after the session was opened (hooks, views): when the session
+    store fails, error handlers and log lines run without a session.
+    """
+    return cast(str | None, session.get(_SESSION_USER_KEY))
 
 
 class ServiceContext(Context):
@@ -111,7 +116,8 @@ class FlaskContext:
         return self.context_class(correlation_id or correlation.new_id())
 
     def begin_request(self) -> None:
-        get_current_context()
+        # The session is open by now; remember who it says the user is, for log lines.
+        get_current_context().session_user_id = session_user_id()
 
     def echo_correlation_id(self, response: Response) -> Response:
         # after_request also runs for responses built by error handlers, 500s included.

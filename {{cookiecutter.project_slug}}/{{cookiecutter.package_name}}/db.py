@@ -81,7 +81,7 @@ def normalize_url(url: str) -> str:
 
 
 def create_db_engine(url: str, pool_size: int) -> Engine:
-    engine = create_engine(
+    {% if cookiecutter.database == "sqlite" %}engine = {% else %}return {% endif %}create_engine(
         {% if cookiecutter.database == "sqlite" %}url{% else %}normalize_url(url){% endif %},
         pool_pre_ping=True,
         pool_size=pool_size,
@@ -97,8 +97,8 @@ def create_db_engine(url: str, pool_size: int) -> Engine:
     )
 {%- if cookiecutter.database == "sqlite" %}
     event.listen(engine, "connect", _sqlite_pragmas)
-{%- endif %}
     return engine
+{%- endif %}
 
 
 def get_database(app: Flask | None = None) -> Database:

@@ -7,12 +7,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, ForeignKey, String
+{%- if cookiecutter.database == "mysql" %}
+from sqlalchemy.dialects.mysql import DATETIME
+{%- endif %}
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .db import Base
 
 EMAIL_MAX_LENGTH = 254
 ITEM_NAME_MAX_LENGTH = 200
+{%- if cookiecutter.database == "mysql" %}
+# MySQL drops fractions of a second unless the column keeps them.
+TIMESTAMP = DateTime(timezone=True).with_variant(DATETIME(fsp=6), "mysql")
+{%- else %}
+TIMESTAMP = DateTime(timezone=True)
+{%- endif %}
 
 
 def _now() -> datetime:
@@ -30,7 +39,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = mapped_column(TIMESTAMP, default=_now)
 
     # What flask-login asks of a user object (spelled out rather than inherited from
     # UserMixin, which carries no type information).
@@ -52,7 +61,7 @@ class Item(Base):
     name: Mapped[str] = mapped_column(String(ITEM_NAME_MAX_LENGTH))
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     correlation_id: Mapped[str] = mapped_column(String(128), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = mapped_column(TIMESTAMP, default=_now)
 
     def to_dict(self) -> dict[str, Any]:
         return {

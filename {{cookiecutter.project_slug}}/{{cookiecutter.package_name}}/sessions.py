@@ -35,7 +35,6 @@ from .errors import register_unavailable
 
 def configure(app: Flask) -> None:
     config = app.config
-    config.setdefault("SESSION_KEY_PREFIX", "{{ cookiecutter.package_name }}:session:")
     config.update(
         SESSION_COOKIE_NAME="{{ cookiecutter.package_name }}_session",
         SESSION_COOKIE_HTTPONLY=True,
