@@ -14,10 +14,12 @@ import io
 import json
 import logging
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from flask import Flask
@@ -226,3 +228,34 @@ def log_records(log_output: io.StringIO) -> Callable[[], list[dict[str, Any]]]:
         return [json.loads(line) for line in log_output.getvalue().splitlines()]
 
     return records
+
+
+class RecordingHandler(BaseHTTPRequestHandler):
+    """Answers 200 to every GET and remembers the headers it was sent."""
+
+    seen: ClassVar[list[dict[str, str]]]
+
+    def do_GET(self) -> None:
+        self.seen.append(dict(self.headers.items()))
+        body = b'{"status": "ok"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def downstream_server() -> Iterator[tuple[str, list[dict[str, str]]]]:
+    """A real HTTP server on loopback standing in for another service: (URL, headers seen)."""
+    seen: list[dict[str, str]] = []
+    handler = type("Handler", (RecordingHandler,), {"seen": seen})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()
+    server.server_close()

@@ -13,10 +13,12 @@ from flask import Flask
 
 from . import (
     auth,
+    background,
     config,
     context,
     csrf,
     db,
+    downstream,
     errors,
     health,
     items,
@@ -39,6 +41,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     auth.init_app(app)  # flask-login and /auth
     csrf.init_app(app)  # CSRF token for session-authenticated writes
     users.init_app(app)  # create-user command
+    background.init_app(app)  # threads that carry the context
     health.init_app(app)  # /healthz and /readyz
     items.init_app(app)  # the example resource
+    downstream.init_app(app)  # the example of calling other services
     return app

@@ -42,6 +42,14 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
 
 
+def _urls(environ: Mapping[str, str], name: str) -> list[str]:
+    urls = environ.get(name, "").replace(",", " ").split()
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{name} must list http:// or https:// URLs, not {url!r}")
+    return urls
+
+
 def from_environ(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
     """Translate environment variables into Flask config keys."""
     app_env = environ.get("APP_ENV", "production")
@@ -69,6 +77,8 @@ def from_environ(environ: Mapping[str, str], instance_path: str) -> dict[str, An
         or "{{ cookiecutter.package_name }}:session:",
 {%- endif %}
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO").upper(),
+        "BACKGROUND_THREADS": _int(environ, "BACKGROUND_THREADS", 4),
+        "DOWNSTREAM_URLS": _urls(environ, "DOWNSTREAM_URLS"),
         "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", 1024 * 1024),
         "PERMANENT_SESSION_LIFETIME": timedelta(
             seconds=_int(environ, "SESSION_LIFETIME_SECONDS", 8 * 3600)

@@ -4,20 +4,29 @@ In the spirit of the old Flask-Context library: the app names a context class, o
 is created lazily per application context (so per request, per CLI command, per job) and kept
 on `g`, which Flask discards when the context ends: nothing can leak into the next request.
 Everything the context knows beyond its correlation id is computed only when read.
+
+Work that leaves the request (a thread, a job) takes a `snapshot()`: plain data from which
+`restore_context()` rebuilds the context inside the worker's own application context.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 import time
-from typing import cast
+from collections.abc import Callable, Mapping
+from typing import Any, Self, TypeVar, cast
 
+import click
 from flask import Flask, Response, current_app, g, has_request_context, request, session
+from flask.cli import with_appcontext
 from flask_login import current_user
 from werkzeug.local import LocalProxy
 
 from . import correlation
 
 _G_KEY = "_context"
+Command = TypeVar("Command", bound=Callable[..., Any])
 # flask-login keeps the logged-in user's id under this session key.
 _SESSION_USER_KEY = "_user_id"
 
@@ -25,19 +34,64 @@ _SESSION_USER_KEY = "_user_id"
 class Context:
     """Correlation id, user and request metadata of one unit of work."""
 
-    def __init__(self, correlation_id: str) -> None:
+    def __init__(
+        self, correlation_id: str, *, user_id: str | None = None, trace_id: str | None = None
+    ) -> None:
         self.correlation_id = correlation_id
         self.started = time.perf_counter()
         # The user id found in the session when the request started (see begin_request).
         self.session_user_id: str | None = None
+        # Outside a request (a thread, a job) the work runs for the user who started it.
+        self._inherited_user_id = user_id
+        self._trace_id = trace_id
+
+    @classmethod
+    def from_snapshot(cls, snapshot: Mapping[str, Any]) -> Self:
+        """Rebuild a context from `snapshot()` data, which may have crossed a process
+        boundary: anything malformed is dropped rather than trusted."""
+        correlation_id = snapshot.get("correlation_id")
+        user_id = snapshot.get("user_id")
+        trace_id = snapshot.get("trace_id")
+        return cls(
+            correlation_id
+            if isinstance(correlation_id, str) and correlation.is_valid(correlation_id)
+            else correlation.new_id(),
+            user_id=user_id if isinstance(user_id, str) else None,
+            trace_id=trace_id
+            if isinstance(trace_id, str) and correlation.is_trace_id(trace_id)
+            else None,
+        )
+
+    def snapshot(self) -> dict[str, str | None]:
+        """Plain data that carries this context to a thread or a job."""
+        return {
+            "correlation_id": self.correlation_id,
+            "user_id": self.user_id,
+            "trace_id": self.trace_id,
+        }
 
     @property
     def user_id(self) -> str | None:
-        """The logged-in user's id; reading it loads the user (once per request)."""
+        """The logged-in user's id; in a request, reading it loads the user (once)."""
         if not has_request_context():
-            return None
+            return self._inherited_user_id
         user = current_user
         return cast(str, user.get_id()) if user.is_authenticated else None
+
+    @property
+    def trace_id(self) -> str:
+        """The W3C trace id of this work: the incoming traceparent's, or one derived from
+        the correlation id, so that every hop of one request shares it."""
+        if self._trace_id is None:
+            incoming = None
+            if has_request_context():
+                incoming = correlation.trace_id(request.headers.get(correlation.TRACEPARENT, ""))
+            self._trace_id = incoming or correlation.trace_id_for(self.correlation_id)
+        return self._trace_id
+
+    def traceparent(self) -> str:
+        """A traceparent header for an outgoing call: this trace, a new parent id."""
+        return f"00-{self.trace_id}-{os.urandom(8).hex()}-00"
 
     def known_user_id(self) -> str | None:
         """The user id if it is known without any I/O: what log lines use.
@@ -47,7 +101,7 @@ class Context:
         the id the session held when the request started.
         """
         if not has_request_context():
-            return None
+            return self._inherited_user_id
         user = g.get("_login_user")
         if user is not None:
             return cast(str, user.get_id()) if user.is_authenticated else None
@@ -123,6 +177,42 @@ class FlaskContext:
         # after_request also runs for responses built by error handlers, 500s included.
         response.headers[self.response_header] = get_current_context().correlation_id
         return response
+
+
+def restore_context(snapshot: Mapping[str, Any]) -> Context:
+    """Make a context rebuilt from `snapshot` the current one of this application context."""
+    extension: FlaskContext = current_app.extensions["context"]
+    context = extension.context_class.from_snapshot(snapshot)
+    setattr(g, _G_KEY, context)
+    return context
+
+
+def with_correlation_id(command: Command) -> Command:
+    """For `flask` commands: a `--correlation-id` option (or $CORRELATION_ID) and an app
+    context carrying it, so a batch job can be tied to the request that triggered it.
+
+        @click.command("rebuild-index")
+        @with_correlation_id
+        def rebuild_index() -> None: ...
+    """
+
+    @click.option(
+        "--correlation-id",
+        envvar="CORRELATION_ID",
+        help="Correlation id for this run's log lines and records (default: a new one).",
+    )
+    @with_appcontext
+    @functools.wraps(command)
+    def run_with_context(*args: Any, correlation_id: str | None, **kwargs: Any) -> Any:
+        if correlation_id is not None:
+            if not correlation.is_valid(correlation_id):
+                raise click.BadParameter(
+                    "use 1 to 128 of A-Z a-z 0-9 . _ : + / = -", param_hint="--correlation-id"
+                )
+            restore_context({"correlation_id": correlation_id})
+        return command(*args, **kwargs)
+
+    return cast(Command, run_with_context)
 
 
 def get_current_context() -> Context:

@@ -6,6 +6,7 @@ Written by hand because the published extensions each miss something this servic
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -16,6 +17,7 @@ from werkzeug.datastructures import Headers
 # trace ids are 32 hex characters, and stdlib UUID parsing accepts braces, "urn:uuid:"
 # prefixes and thousands of hyphens.
 _VALID_ID = re.compile(r"[A-Za-z0-9._:+/=-]{1,128}")
+_TRACE_ID = re.compile(r"[0-9a-f]{32}")
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
 TRACEPARENT = "traceparent"
 
@@ -40,6 +42,17 @@ def trace_id(traceparent: str) -> str | None:
     if trace == "0" * 32 or parent == "0" * 16:
         return None
     return trace
+
+
+def is_trace_id(value: str) -> bool:
+    return _TRACE_ID.fullmatch(value) is not None and value != "0" * 32
+
+
+def trace_id_for(correlation_id: str) -> str:
+    """The correlation id itself when it has the shape of a trace id, else a stable hash."""
+    if is_trace_id(correlation_id):
+        return correlation_id
+    return hashlib.blake2b(correlation_id.encode(), digest_size=16).hexdigest()
 
 
 def from_headers(headers: Headers | Mapping[str, str], names: Iterable[str]) -> str | None:

@@ -11,7 +11,6 @@ from typing import {% if cookiecutter.database == "sqlite" %}Any, {% endif %}cas
 
 import click
 from flask import Flask, current_app, g
-from flask.cli import with_appcontext
 {%- if cookiecutter.database == "sqlite" %}
 from sqlalchemy import Engine, MetaData, create_engine, event, exc, text
 {%- else %}
@@ -21,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from werkzeug.local import LocalProxy
 
+from .context import with_correlation_id
 from .errors import register_unavailable
 
 _G_KEY = "db_session"
@@ -136,7 +136,7 @@ def ping(app: Flask) -> None:
 
 
 @click.command("init-db")
-@with_appcontext
+@with_correlation_id
 def init_db_command() -> None:
     """Create the database tables that do not exist yet."""
     from . import models  # noqa: F401  (registers the tables on Base.metadata)

@@ -29,8 +29,32 @@ class ContextFilter(logging.Filter):
             record.correlation_id = context.correlation_id
             record.user_id = context.known_user_id()
         else:
-            record.correlation_id = None
-            record.user_id = None
+            # Keep what a record brought itself (gunicorn's access log, see below).
+            record.__dict__.setdefault("correlation_id", None)
+            record.__dict__.setdefault("user_id", None)
+        return True
+
+
+class GunicornAccessFilter(logging.Filter):
+    """Turns gunicorn's access-log atoms into fields, the correlation id among them.
+
+    gunicorn writes its access line after the response, outside any application context,
+    so the id is read from the response header this service echoed.
+    """
+
+    def __init__(self, header: str = "{{ cookiecutter.correlation_header }}") -> None:
+        super().__init__()
+        self.atom = "{" + header.lower() + "}o"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        atoms = record.args if isinstance(record.args, dict) else {}
+        correlation_id = atoms.get(self.atom)
+        record.correlation_id = correlation_id if correlation_id not in (None, "-") else None
+        record.method = atoms.get("m")
+        record.path = atoms.get("U")
+        record.status = atoms.get("s")
+        record.duration_ms = atoms.get("M")
+        record.remote_addr = atoms.get("h")
         return True
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 from flask import Flask
-from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .context import with_correlation_id
 from .db import get_db
 from .models import User
 from .passwords import hash_password, needs_rehash, verify_password
@@ -49,7 +49,7 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 @click.command("create-user")
-@with_appcontext
+@with_correlation_id
 @click.argument("email")
 @click.password_option(help="Asked for (twice, hidden) when not given.")
 def create_user_command(email: str, password: str) -> None:

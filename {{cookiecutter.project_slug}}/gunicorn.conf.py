@@ -1,0 +1,50 @@
+"""gunicorn settings for production: `gunicorn '{{ cookiecutter.package_name }}:create_app()'`.
+
+Every value comes from the environment. Logs go to stdout as JSON lines, the access log
+included, each carrying the correlation id of its request.
+"""
+
+import os
+
+bind = os.environ.get("BIND", "0.0.0.0:" + os.environ.get("PORT", "8000"))
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# More than one thread makes gunicorn use its gthread worker; the database pool
+# (DATABASE_POOL_SIZE) must be at least this large.
+threads = int(os.environ.get("WEB_THREADS", "4"))
+timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
+graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "30"))
+keepalive = 5
+# The app is created in each worker after the fork: no pool or connection crosses it.
+preload_app = False
+
+accesslog = "-"
+errorlog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": ["levelname", "name", "message"],
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",
+        }
+    },
+    "filters": {
+        "access_fields": {"()": "{{ cookiecutter.package_name }}.logs.GunicornAccessFilter"},
+    },
+    "handlers": {
+        "stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"},
+        "access": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["access_fields"],
+            "stream": "ext://sys.stdout",
+        },
+    },
+    "loggers": {
+        "gunicorn.error": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+    },
+}

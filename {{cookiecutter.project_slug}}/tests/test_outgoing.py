@@ -1,0 +1,136 @@
+"""Outgoing calls carry the context: correlation id and traceparent, wherever the work runs."""
+
+from __future__ import annotations
+
+import re
+
+import click
+import pytest
+from flask import Flask
+
+from {{ cookiecutter.package_name }} import correlation
+from {{ cookiecutter.package_name }}.background import submit
+from {{ cookiecutter.package_name }}.context import with_correlation_id
+from {{ cookiecutter.package_name }}.outgoing import DEFAULT_TIMEOUT, http, make_client
+
+HEADER = "{{ cookiecutter.correlation_header }}"
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-00")
+Server = tuple[str, list[dict[str, str]]]
+
+
+def traceparent_of(headers: dict[str, str]) -> tuple[str, str]:
+    match = TRACEPARENT.fullmatch(headers["traceparent"])
+    assert match, headers["traceparent"]
+    return match.group(1), match.group(2)
+
+
+def add_caller(app: Flask, url: str) -> None:
+    @app.get("/call")
+    def call() -> dict[str, int]:
+        return {"status": http.get(url).status_code}
+
+
+def test_a_request_passes_its_id_and_trace_on(app: Flask, downstream_server: Server) -> None:
+    url, seen = downstream_server
+    add_caller(app, url)
+    assert app.test_client().get("/call", headers={HEADER: "out-1"}).status_code == 200
+    (headers,) = seen
+    assert headers[HEADER] == "out-1"
+    trace, _parent = traceparent_of(headers)
+    assert trace == correlation.trace_id_for("out-1")
+
+
+def test_an_incoming_trace_is_continued_with_a_new_parent(
+    app: Flask, downstream_server: Server
+) -> None:
+    url, seen = downstream_server
+    add_caller(app, url)
+    incoming = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
+    app.test_client().get("/call", headers={HEADER: "out-2", "traceparent": incoming})
+    app.test_client().get("/call", headers={"traceparent": incoming})
+    first, second = seen
+    assert first[HEADER] == "out-2"
+    assert second[HEADER] == TRACE_ID  # the trace id is the correlation id when alone
+    for headers in seen:
+        trace, parent = traceparent_of(headers)
+        assert trace == TRACE_ID
+        assert parent != "00f067aa0ba902b7"
+
+
+def test_a_hex_correlation_id_is_the_trace_id(app: Flask, downstream_server: Server) -> None:
+    url, seen = downstream_server
+    add_caller(app, url)
+    app.test_client().get("/call", headers={HEADER: TRACE_ID})
+    assert traceparent_of(seen[0])[0] == TRACE_ID
+
+
+def test_a_cli_command_passes_its_id_on(app: Flask, downstream_server: Server) -> None:
+    url, seen = downstream_server
+
+    @app.cli.command("call-out")
+    @with_correlation_id
+    def call_out() -> None:
+        http.get(url)
+
+    result = app.test_cli_runner().invoke(args=["call-out", "--correlation-id", "batch-7"])
+    assert result.exit_code == 0, result.output
+    assert seen[0][HEADER] == "batch-7"
+
+
+def test_background_work_passes_the_id_on(app: Flask, downstream_server: Server) -> None:
+    url, seen = downstream_server
+
+    def fetch() -> int:
+        return http.get(url).status_code
+
+    @app.get("/later")
+    def later() -> dict[str, int]:
+        return {"status": submit(fetch).result(timeout=10)}
+
+    app.test_client().get("/later", headers={HEADER: "thread-1"})
+    assert seen[0][HEADER] == "thread-1"
+    assert traceparent_of(seen[0])[0] == correlation.trace_id_for("thread-1")
+
+
+def test_headers_set_by_the_caller_win(app: Flask, downstream_server: Server) -> None:
+    url, seen = downstream_server
+    with app.app_context():
+        http.get(url, headers={HEADER: "forwarded-id"})
+    assert seen[0][HEADER] == "forwarded-id"
+
+
+def test_outside_any_context_nothing_is_added(downstream_server: Server) -> None:
+    url, seen = downstream_server
+    http.get(url)
+    assert HEADER not in seen[0]
+    assert "traceparent" not in seen[0]
+
+
+def test_timeouts_are_set_by_default() -> None:
+    assert http.timeout == DEFAULT_TIMEOUT
+    assert DEFAULT_TIMEOUT.connect is not None and DEFAULT_TIMEOUT.read is not None
+    with make_client("http://billing.internal") as billing:
+        assert billing.timeout == DEFAULT_TIMEOUT
+        assert str(billing.base_url) == "http://billing.internal"
+
+
+def test_downstream_example_endpoint(app_factory: object, downstream_server: Server) -> None:
+    url, seen = downstream_server
+    app = app_factory(DOWNSTREAM_URLS=[url, "http://127.0.0.1:1"])  # type: ignore[operator]
+    body = app.test_client().get("/downstream", headers={HEADER: "fan-out"}).json
+    assert body["services"][0] == {"url": url, "status": "ok", "http_status": 200}
+    assert body["services"][1]["status"] == "unreachable"
+    assert seen[0][HEADER] == "fan-out"
+
+
+@pytest.mark.parametrize("value", ["bad value", "x" * 129])
+def test_an_invalid_cli_correlation_id_is_refused(app: Flask, value: str) -> None:
+    @app.cli.command("noop")
+    @with_correlation_id
+    def noop() -> None:
+        click.echo("ran")
+
+    result = app.test_cli_runner().invoke(args=["noop", "--correlation-id", value])
+    assert result.exit_code == 2
+    assert "--correlation-id" in result.output
