@@ -35,7 +35,11 @@ logconfig_dict = {
         "access_fields": {"()": "{{ cookiecutter.package_name }}.logs.GunicornAccessFilter"},
     },
     "handlers": {
-        "stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"},
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stdout",
+        },
         "access": {
             "class": "logging.StreamHandler",
             "formatter": "json",
@@ -43,6 +47,8 @@ logconfig_dict = {
             "stream": "ext://sys.stdout",
         },
     },
+    # The application configures the root logger itself (see logs.py).
+    "root": {"level": "INFO", "handlers": []},
     "loggers": {
         "gunicorn.error": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
         "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},

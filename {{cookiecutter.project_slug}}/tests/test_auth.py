@@ -136,9 +136,15 @@ def test_create_user_command(app: Flask) -> None:
     again = runner.invoke(args=["create-user", "cli@example.com", "--password", "pw-123456"])
     assert again.exit_code != 0
     assert "already exists" in again.output
-    prompted = runner.invoke(args=["create-user", "ask@example.com"], input="pw-1\npw-1\n")
+    prompted = runner.invoke(
+        args=["create-user", "ask@example.com"], input="pw-123456\npw-123456\n"
+    )
     assert prompted.exit_code == 0, prompted.output
-    assert runner.invoke(args=["create-user", "not-an-email", "--password", "x"]).exit_code != 0
+    bad_email = ["create-user", "not-an-email", "--password", "pw-123456"]
+    assert runner.invoke(args=bad_email).exit_code == 2
+    short = runner.invoke(args=["create-user", "short@example.com", "--password", "1234567"])
+    assert short.exit_code == 2
+    assert "at least 8" in short.output
 
 
 def test_old_hashes_are_upgraded_at_login(app: Flask, client: FlaskClient) -> None:

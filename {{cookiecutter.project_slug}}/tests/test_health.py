@@ -12,7 +12,9 @@ from flask.testing import FlaskClient
 
 from {{ cookiecutter.package_name }}.db import get_database
 
-from .helpers import {% if cookiecutter.session_store == "redis" %}UNREACHABLE_REDIS_URL, {% endif %}count_checkouts
+from .helpers import {% if cookiecutter.session_store == "redis" %}UNREACHABLE_REDIS_URL, count_checkouts{% else %}PASSWORD, count_checkouts{% endif %}
+
+HEADER = "{{ cookiecutter.correlation_header }}"
 
 
 def test_healthz_touches_nothing(app: Flask, client: FlaskClient) -> None:
@@ -72,10 +74,14 @@ def test_a_redis_outage_is_503_for_session_requests_only(
     client = app.test_client()
     assert client.get("/items").status_code == 200  # no cookie: the session is never read
     client.set_cookie("{{ cookiecutter.package_name }}_session", "some-session-id")
-    response = client.get("/items")
+    response = client.get("/items", headers={HEADER: "redis-down"})
     assert response.status_code == 503
     assert response.json is not None
     assert response.json["message"] == "The session store is unavailable."
+    assert response.headers[HEADER] == "redis-down"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    # Liveness never depends on the session store, cookie or not.
+    assert client.get("/healthz").status_code == 200
 {%- else %}
 
 
@@ -90,4 +96,19 @@ def test_readyz_names_the_session_store_when_it_is_down(
     assert response.status_code == 503
     assert response.json is not None
     assert response.json["checks"] == {"database": "ok", "session_store": "failed"}
+
+
+def test_a_session_that_cannot_be_written_is_503_not_a_silent_logout(
+    app_factory: Callable[..., Flask], tmp_path: Path, user_email: str
+) -> None:
+    sessions = tmp_path / "lost-sessions"
+    app = app_factory(SESSION_DIR=str(sessions), PROPAGATE_EXCEPTIONS=False)
+    sessions.rmdir()
+    sessions.write_text("the store is gone")
+    response = app.test_client().post(
+        "/auth/login", json={"email": user_email, "password": PASSWORD}
+    )
+    assert response.status_code == 503
+    assert response.json is not None
+    assert response.json["message"] == "The session store is unavailable."
 {%- endif %}

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar, cast
 
 import flask_login
-from flask import Blueprint, Flask, abort, current_app, session
+from flask import Blueprint, Flask, Response, abort, current_app, session
 from flask_login import LoginManager, current_user, login_user, logout_user
 
 from . import payload
@@ -19,7 +19,23 @@ PASSWORD_MAX_LENGTH = 1024
 # Primary keys of the shipped schema are 32-bit; larger ids are not worth a query.
 _MAX_ID = 2**31 - 1
 
-login_manager = LoginManager()
+
+
+class SessionOnlyLoginManager(LoginManager):  # type: ignore[misc]
+    """flask-login without remember-me cookies, which this service never issues.
+
+    A remember cookie cannot be revoked short of rotating SECRET_KEY, and flask-login's
+    decoder raises (a 500) on a forged non-ASCII one: such a cookie is simply ignored.
+    """
+
+    def _load_user_from_remember_cookie(self, _cookie: str) -> None:
+        return None
+
+    def _update_remember_cookie(self, response: Response) -> Response:
+        return response
+
+
+login_manager = SessionOnlyLoginManager()
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -31,7 +47,7 @@ def login_required(view: View) -> View:
 
 def load_user(user_id: str) -> User | None:
     """flask-login's loader: `None` for unknown or malformed ids, never an exception."""
-    if not user_id.isdigit() or not 0 < int(user_id) <= _MAX_ID:
+    if not (user_id.isascii() and user_id.isdecimal()) or not 0 < int(user_id) <= _MAX_ID:
         return None
     return get_db().get(User, int(user_id))
 
@@ -48,8 +64,10 @@ def login() -> dict[str, Any]:
     user = authenticate(email, password)
     if user is None:
         abort(401, description="Unknown e-mail or wrong password.")
+    # Nothing from before the login survives it (a previous user's CSRF token included),
+    # and the session id is new: an id planted before login (fixation) is useless.
+    session.clear()
     login_user(user)
-    # A new session id at every login: an id planted before login (fixation) is useless.
     current_app.session_interface.regenerate(session)  # type: ignore[attr-defined]
     return {"user": user.to_dict(), "csrf_token": new_token()}
 

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 from flask import Flask
 
 ENVIRONMENTS = ("production", "development", "testing")
@@ -50,6 +50,13 @@ def _urls(environ: Mapping[str, str], name: str) -> list[str]:
     return urls
 
 
+def _log_level(environ: Mapping[str, str]) -> str:
+    level = (environ.get("LOG_LEVEL") or "INFO").upper()
+    if level not in logging.getLevelNamesMapping():
+        raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
+    return level
+
+
 def from_environ(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
     """Translate environment variables into Flask config keys."""
     app_env = environ.get("APP_ENV", "production")
@@ -59,9 +66,15 @@ def from_environ(environ: Mapping[str, str], instance_path: str) -> dict[str, An
 {%- if cookiecutter.database == "sqlite" %}
     default_database = "sqlite:///" + str(Path(instance_path) / "{{ cookiecutter.package_name }}.sqlite3")
 {%- elif cookiecutter.database == "postgresql" %}
-    default_database = "postgresql+psycopg://postgres@127.0.0.1:5432/{{ cookiecutter.package_name }}"
+    # Local servers are a development default only: production must name its own.
+    default_database = (
+        None if production else "postgresql+psycopg://postgres@127.0.0.1:5432/{{ cookiecutter.package_name }}"
+    )
 {%- elif cookiecutter.database == "mysql" %}
-    default_database = "mysql+pymysql://root@127.0.0.1:3306/{{ cookiecutter.package_name }}"
+    # Local servers are a development default only: production must name its own.
+    default_database = (
+        None if production else "mysql+pymysql://root@127.0.0.1:3306/{{ cookiecutter.package_name }}"
+    )
 {%- endif %}
     return {
         "APP_ENV": app_env,
@@ -71,15 +84,16 @@ def from_environ(environ: Mapping[str, str], instance_path: str) -> dict[str, An
 {%- if cookiecutter.session_store == "filesystem" %}
         "SESSION_DIR": environ.get("SESSION_DIR") or str(Path(instance_path) / "sessions"),
 {%- elif cookiecutter.session_store == "redis" %}
-        "REDIS_URL": environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+        "REDIS_URL": environ.get("REDIS_URL") or (None if production else "redis://127.0.0.1:6379/0"),
         # Several services (or environments) can share one Redis under different prefixes.
         "SESSION_KEY_PREFIX": environ.get("SESSION_KEY_PREFIX")
         or "{{ cookiecutter.package_name }}:session:",
 {%- endif %}
-        "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO").upper(),
+        "LOG_LEVEL": _log_level(environ),
         "BACKGROUND_THREADS": _int(environ, "BACKGROUND_THREADS", 4),
         "DOWNSTREAM_URLS": _urls(environ, "DOWNSTREAM_URLS"),
         "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", 1024 * 1024),
+        "TRUSTED_PROXY_HOPS": _int(environ, "TRUSTED_PROXY_HOPS", 0),
         "PERMANENT_SESSION_LIFETIME": timedelta(
             seconds=_int(environ, "SESSION_LIFETIME_SECONDS", 8 * 3600)
         ),
@@ -88,10 +102,14 @@ def from_environ(environ: Mapping[str, str], instance_path: str) -> dict[str, An
     }
 
 
-def check_secret_key(config: Mapping[str, Any]) -> None:
-    key = config.get("SECRET_KEY")
+def check_production(config: Mapping[str, Any]) -> None:
+    """Refuse settings that must never reach production: guessable keys, missing servers."""
     if config["APP_ENV"] != "production":
         return
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        if name in config and not config[name]:
+            raise ConfigError(f"{name} is not set; production has no default server")
+    key = config.get("SECRET_KEY")
     if not isinstance(key, str) or not key:
         raise ConfigError(
             "SECRET_KEY is not set. A production service needs a random key of at least "
@@ -109,15 +127,15 @@ def init_app(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
     if overrides is None:
         # gunicorn does not read .env (the flask CLI does); values already in the
         # environment win, so a deployment's real variables are never replaced.
-        load_dotenv()
+        load_dotenv(find_dotenv(usecwd=True))
     environ = dict(os.environ)
     if overrides and "APP_ENV" in overrides:
         environ["APP_ENV"] = str(overrides["APP_ENV"])
     app.config.from_mapping(from_environ(environ, app.instance_path))
     app.config.from_mapping(overrides or {})
-    check_secret_key(app.config)
+    check_production(app.config)
     if not app.config["SECRET_KEY"]:
-        # Development only (check_secret_key stops production): a per-process key means
+        # Development only (check_production stops production): a per-process key means
         # sessions do not survive a restart, which is acceptable on a laptop.
         app.config["SECRET_KEY"] = secrets.token_urlsafe(48)
         log.warning("SECRET_KEY is not set; using a random key for this process")

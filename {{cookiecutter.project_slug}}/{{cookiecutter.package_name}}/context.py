@@ -159,7 +159,7 @@ class FlaskContext:
         )
         self.incoming_headers = tuple(dict.fromkeys(headers))
         app.extensions["context"] = self
-        # Created at the start of each request so that its clock covers the whole request.
+        # Created by the first hook, so that its clock covers every hook and the view.
         app.before_request(self.begin_request)
         app.after_request(self.echo_correlation_id)
 

@@ -15,11 +15,14 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine, MetaData, create_engine, event, exc, text
 {%- else %}
 from sqlalchemy import Engine, MetaData, create_engine, exc, text
-from sqlalchemy.engine import make_url
 {%- endif %}
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from werkzeug.local import LocalProxy
 
+{% if cookiecutter.database == "sqlite" -%}
+from .config import ConfigError
+{% endif -%}
 from .context import with_correlation_id
 from .errors import register_unavailable
 
@@ -28,6 +31,10 @@ _EXTENSION = "database"
 
 
 class Base(DeclarativeBase):
+{%- if cookiecutter.database == "mysql" %}
+    # Whatever the server's default, text columns hold any Unicode (emoji included).
+    __table_args__ = ({"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_unicode_ci"},)
+{%- endif %}
     # Named constraints make migrations reproducible across databases.
     metadata = MetaData(
         naming_convention={
@@ -81,6 +88,11 @@ def normalize_url(url: str) -> str:
 
 
 def create_db_engine(url: str, pool_size: int) -> Engine:
+{%- if cookiecutter.database == "sqlite" %}
+    if make_url(url).database in (None, "", ":memory:"):
+        # Every pooled connection would get its own empty database.
+        raise ConfigError("DATABASE_URL must name a SQLite file, not an in-memory database")
+{%- endif %}
     {% if cookiecutter.database == "sqlite" %}engine = {% else %}return {% endif %}create_engine(
         {% if cookiecutter.database == "sqlite" %}url{% else %}normalize_url(url){% endif %},
         pool_pre_ping=True,

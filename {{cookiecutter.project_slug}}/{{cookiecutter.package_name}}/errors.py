@@ -39,6 +39,7 @@ def unavailable(dependency: str, error: BaseException) -> Response:
         "%s unavailable",
         dependency,
         extra={"dependency": dependency, "error_type": type(error).__name__},
+        exc_info=error,
     )
     response = error_response(503, "service_unavailable", f"The {dependency} is unavailable.")
     response.headers["Retry-After"] = "1"
@@ -73,7 +74,7 @@ def handle_http_error(error: HTTPException) -> ResponseReturnValue:
         dependency = _failed_dependency(original)
         if dependency is not None:
             return unavailable(dependency, original)
-        log.error("unhandled error", exc_info=original)
+        # Flask has already logged this one with its traceback.
     response = error_response(
         error.code or 500, _error_code(error.name), error.description or ""
     )

@@ -11,7 +11,7 @@ import sys
 import time
 from typing import IO
 
-from flask import Flask, Response, has_app_context, request
+from flask import Flask, Response, g, has_app_context, request
 from pythonjsonlogger.json import JsonFormatter
 
 from .context import get_current_context
@@ -24,14 +24,16 @@ class ContextFilter(logging.Filter):
     """Adds `correlation_id` and `user_id` to every record emitted inside a context."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        # Keep what a record brought itself (gunicorn's access log, see below).
+        record.__dict__.setdefault("correlation_id", None)
+        record.__dict__.setdefault("user_id", None)
         if has_app_context():
-            context = get_current_context()
-            record.correlation_id = context.correlation_id
-            record.user_id = context.known_user_id()
-        else:
-            # Keep what a record brought itself (gunicorn's access log, see below).
-            record.__dict__.setdefault("correlation_id", None)
-            record.__dict__.setdefault("user_id", None)
+            try:
+                context = get_current_context()
+                record.correlation_id = context.correlation_id
+                record.user_id = context.known_user_id()
+            except Exception:  # a log line must never fail the work that writes it
+                logging.getLogger(__name__).debug("context unavailable", exc_info=True)
         return True
 
 
@@ -81,23 +83,32 @@ def configure_logging(level: str, stream: IO[str] | None = None) -> None:
     handler.set_name(_HANDLER_NAME)
     root.addHandler(handler)
     root.setLevel(level)
+    # The development server's own request lines repeat the access log without the context.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
-def log_request(response: Response) -> Response:
-    """The application's access log: one record per request."""
+def remember_status(response: Response) -> Response:
+    # after_request can run twice for one request (a failure while finishing the response
+    # is handled and finished again): the last status is the one the client gets.
+    g.access_status = response.status_code
+    return response
+
+
+def log_request(_error: BaseException | None) -> None:
+    """The application's access log: exactly one record per request, at its very end."""
     duration = time.perf_counter() - get_current_context().started
     access_log.info(
         "request",
         extra={
             "method": request.method,
             "path": request.path,
-            "status": response.status_code,
+            "status": g.get("access_status", 500),
             "duration_ms": round(duration * 1000, 3),
         },
     )
-    return response
 
 
 def init_app(app: Flask) -> None:
     configure_logging(app.config["LOG_LEVEL"])
-    app.after_request(log_request)
+    app.after_request(remember_status)
+    app.teardown_request(log_request)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy import DateTime, ForeignKey, String, inspect
 {%- if cookiecutter.database == "mysql" %}
 from sqlalchemy.dialects.mysql import DATETIME
 {%- endif %}
@@ -48,7 +48,10 @@ class User(Base):
     is_anonymous = False
 
     def get_id(self) -> str:
-        return str(self.id)
+        # From the identity map, not the attribute: after a rollback the attribute is
+        # expired and reading it would query the database, from inside a log filter.
+        identity = inspect(self).identity
+        return str(identity[0] if identity else self.id)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "email": self.email, "created_at": _isoformat(self.created_at)}

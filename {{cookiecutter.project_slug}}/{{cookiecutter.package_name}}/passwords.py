@@ -19,6 +19,10 @@ def _dummy_hash() -> str:
     return _hasher.hash("an unknown account still costs one verification")
 
 
+def warm_up() -> None:
+    _dummy_hash()
+
+
 def _matches(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)

@@ -1,8 +1,9 @@
-"""Response headers that a JSON API should send on every response."""
+"""Security headers on every response, and trusting a reverse proxy only when told to."""
 
 from __future__ import annotations
 
 from flask import Flask, Response, current_app
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 
 def add_security_headers(response: Response) -> Response:
@@ -21,3 +22,10 @@ def add_security_headers(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     app.after_request(add_security_headers)
+    hops = app.config["TRUSTED_PROXY_HOPS"]
+    if hops:
+        # X-Forwarded-* can be set by any client: believe only as many hops as there are
+        # proxies in front of the service, so it knows the client's address and HTTPS.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )

@@ -14,28 +14,97 @@ from __future__ import annotations
 {%- if cookiecutter.session_store == "filesystem" %}
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from cachelib.file import FileSystemCache
-from flask import Flask
-from flask_session import Session
+from flask import Flask, Request
+from flask.sessions import SessionMixin
+from flask_session.cachelib import CacheLibSessionInterface
 {%- elif cookiecutter.session_store == "redis" %}
 
-from flask import Flask
-from flask_session import Session
+from flask import Flask, Request
+from flask.sessions import SessionMixin
+from flask_session.redis import RedisSessionInterface
 from redis import Redis
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
+{%- endif %}
 
 from .errors import register_unavailable
+
+# Health probes must answer without the session store, even when a client sends a cookie.
+PROBE_PATHS = frozenset({"/healthz", "/readyz"})
+{%- if cookiecutter.session_store == "filesystem" %}
+
+
+class SessionStoreError(OSError):
+    """The session folder could not be written."""
+
+
+class ServiceSessionInterface(CacheLibSessionInterface):  # type: ignore[misc]
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        if request.path in PROBE_PATHS:
+            return self.make_null_session(app)  # type: ignore[no-any-return]
+        return super().open_session(app, request)  # type: ignore[no-any-return]
+
+    def _upsert_session(self, lifetime: timedelta, session: SessionMixin, store_id: str) -> None:
+        # cachelib reports a failed write only by returning False; losing a login silently
+        # is worse than a 503.
+        if not self.cache.set(store_id, dict(session), int(lifetime.total_seconds())):
+            raise SessionStoreError(f"could not write session to {self.cache._path}")
+
+
+def _interface(app: Flask) -> ServiceSessionInterface:
+    # threshold=0: never evict. The default (500) silently logs the oldest users out.
+    store = FileSystemCache(app.config["SESSION_DIR"], threshold=0, mode=0o600)
+    return ServiceSessionInterface(
+        app, client=store, key_prefix="", serialization_format="json"
+    )
+
+
+def ping(app: Flask) -> None:
+    directory = Path(app.config["SESSION_DIR"])
+    if not (directory.is_dir() and os.access(directory, os.W_OK)):
+        raise SessionStoreError(f"session directory {directory} is not writable")
+{%- elif cookiecutter.session_store == "redis" %}
+
+
+class ServiceSessionInterface(RedisSessionInterface):  # type: ignore[misc]
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        if request.path in PROBE_PATHS:
+            return self.make_null_session(app)  # type: ignore[no-any-return]
+        return super().open_session(app, request)  # type: ignore[no-any-return]
+
+
+def _interface(app: Flask) -> ServiceSessionInterface:
+    client = Redis.from_url(
+        app.config["REDIS_URL"],
+        # An outage must fail in well under a second, not hold the worker.
+        socket_connect_timeout=0.3,
+        socket_timeout=0.3,
+        retry=Retry(NoBackoff(), 1),
+        health_check_interval=30,
+    )
+    # Built here rather than through SESSION_TYPE: Flask-Session silently falls back to
+    # localhost when its Redis client is missing or of another type.
+    return ServiceSessionInterface(
+        app,
+        client=client,
+        key_prefix=app.config["SESSION_KEY_PREFIX"],
+        serialization_format="json",
+    )
+
+
+def ping(app: Flask) -> None:
+    app.session_interface.client.ping()  # type: ignore[attr-defined]
 {%- endif %}
 
 
-def configure(app: Flask) -> None:
-    config = app.config
-    config.update(
+def init_app(app: Flask) -> None:
+    app.config.update(
         SESSION_COOKIE_NAME="{{ cookiecutter.package_name }}_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -43,40 +112,11 @@ def configure(app: Flask) -> None:
         # Only a request that changes the session writes to the store; a read-only request
         # costs one read. The lifetime therefore counts from the last change (the login).
         SESSION_REFRESH_EACH_REQUEST=False,
-        # Values must survive serialization: keep only strings, numbers and booleans.
-        SESSION_SERIALIZATION_FORMAT="json",
-{%- if cookiecutter.session_store == "filesystem" %}
-        SESSION_TYPE="cachelib",
-        # threshold=0: never evict. The default (500) silently logs the oldest users out.
-        SESSION_CACHELIB=FileSystemCache(config["SESSION_DIR"], threshold=0, mode=0o600),
-{%- elif cookiecutter.session_store == "redis" %}
-        SESSION_TYPE="redis",
-        # Built explicitly: Flask-Session silently falls back to localhost without one.
-        SESSION_REDIS=Redis.from_url(
-            config["REDIS_URL"],
-            # An outage must fail in well under a second, not hold the worker.
-            socket_connect_timeout=0.3,
-            socket_timeout=0.3,
-            retry=Retry(NoBackoff(), 1),
-            health_check_interval=30,
-        ),
-{%- endif %}
     )
-
-
-def ping(app: Flask) -> None:
+    # Values must survive JSON serialization: keep only strings, numbers and booleans.
+    app.session_interface = _interface(app)
 {%- if cookiecutter.session_store == "filesystem" %}
-    directory = Path(app.config["SESSION_DIR"])
-    if not (directory.is_dir() and os.access(directory, os.W_OK)):
-        raise OSError(f"session directory {directory} is not writable")
+    register_unavailable(app, (SessionStoreError,), "session store")
 {%- elif cookiecutter.session_store == "redis" %}
-    app.config["SESSION_REDIS"].ping()
-{%- endif %}
-
-
-def init_app(app: Flask) -> None:
-    configure(app)
-    Session(app)
-{%- if cookiecutter.session_store == "redis" %}
     register_unavailable(app, (RedisConnectionError, RedisTimeoutError), "session store")
 {%- endif %}

@@ -1,0 +1,107 @@
+"""The chain: one request to service A, which calls service B from background threads.
+Every line the request produces, in A, in A's threads and in B, carries one correlation id."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from .rendering import render, run
+from .services import Client, Service, gunicorn
+
+pytestmark = pytest.mark.slow
+TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
+
+
+@pytest.fixture(scope="module")
+def chain(
+    tmp_path_factory: pytest.TempPathFactory, environment_for: Callable[[Path], Path]
+) -> Iterator[tuple[Service, Service]]:
+    services = []
+    downstream = ""
+    for name in ("Service B", "Service A"):
+        project = render(tmp_path_factory.mktemp(name.replace(" ", "")), {"project_name": name})
+        bin_dir = environment_for(project) / "bin"
+        env = {
+            "APP_ENV": "production",
+            "SECRET_KEY": uuid.uuid4().hex * 2,
+            "WEB_CONCURRENCY": "2",
+            "WEB_THREADS": "4",
+            "DOWNSTREAM_URLS": downstream,
+        }
+        run(
+            [str(bin_dir / "flask"), "--app", project.name.replace("-", "_"), "init-db"],
+            cwd=project,
+            env=env,
+        )
+        service = gunicorn(project, bin_dir, env)
+        services.append(service)
+        downstream = service.url
+    b, a = services
+    try:
+        b.start()
+        a.start()
+        yield a, b
+    finally:
+        a.stop()
+        b.stop()
+
+
+def send(a: Service, cases: dict[str, dict[str, str]]) -> None:
+    """Send the requests concurrently; each must fan out to B and succeed."""
+
+    def one(headers: dict[str, str]) -> None:
+        status, _, body = Client(a.url).call("GET", "/downstream", headers=headers)
+        assert status == 200, body
+        assert body["services"][0]["status"] == "ok", body
+
+    with ThreadPoolExecutor(len(cases)) as pool:
+        list(pool.map(one, cases.values()))
+
+
+def request_lines(service: Service) -> list[dict[str, object]]:
+    """The lines written while serving requests (not start-up and shutdown)."""
+    return [
+        line
+        for line in service.log_lines()
+        if line.get("logger") != "gunicorn.error"
+        and line.get("path") != "/readyz"
+        and "readyz" not in str(line.get("message"))
+    ]
+
+
+def test_one_id_across_services_threads_and_access_logs(chain: tuple[Service, Service]) -> None:
+    a, b = chain
+    cases = {
+        "chain-correlation": {"X-Correlation-ID": "chain-correlation"},
+        "chain-request-id": {"X-Request-ID": "chain-request-id"},
+        TRACE_ID: {"traceparent": f"00-{TRACE_ID}-b7ad6b7169203331-01"},
+        "chain-concurrent": {"X-Correlation-ID": "chain-concurrent"},
+    }
+    send(a, cases)
+    a.stop()
+    b.stop()
+    a_lines, b_lines = request_lines(a), request_lines(b)
+    # Nothing a request produced lacks its id, and no id other than those sent appears.
+    assert Counter(line.get("correlation_id") for line in a_lines).keys() == cases.keys(), a_lines
+    assert Counter(line.get("correlation_id") for line in b_lines).keys() == cases.keys(), b_lines
+    for correlation_id in cases:
+        in_a = [line for line in a_lines if line["correlation_id"] == correlation_id]
+        in_b = [line for line in b_lines if line["correlation_id"] == correlation_id]
+        loggers_a = sorted(str(line["logger"]) for line in in_a)
+        assert loggers_a == [
+            "gunicorn.access",  # gunicorn's access line
+            "httpx",  # the outgoing call, from the background thread
+            "service_a.access",  # the application's access line
+            "service_a.downstream",  # written in the background thread
+        ], in_a
+        assert sorted(str(line["logger"]) for line in in_b) == [
+            "gunicorn.access",
+            "service_b.access",
+        ], in_b
+        assert {line["path"] for line in in_b} == {"/healthz"}

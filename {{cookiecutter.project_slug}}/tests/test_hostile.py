@@ -1,0 +1,93 @@
+"""Inputs and failures that once slipped past: each gets a clear answer, never a bare 500."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from {{ cookiecutter.package_name }}.auth import login_required
+from {{ cookiecutter.package_name }}.db import get_db
+from {{ cookiecutter.package_name }}.models import User
+
+from .helpers import PASSWORD, login
+
+HEADER = "{{ cookiecutter.correlation_header }}"
+Records = Callable[[], list[dict[str, Any]]]
+
+
+def test_a_failed_commit_in_a_logged_in_request_is_a_json_500(
+    app_factory: Callable[..., Flask], user_email: str, log_records: Records
+) -> None:
+    app = app_factory(PROPAGATE_EXCEPTIONS=False)
+
+    @app.post("/duplicate")
+    @login_required
+    def duplicate() -> str:
+        session = get_db()
+        session.add(User(email=user_email, password_hash="x"))
+        session.commit()  # violates the unique e-mail: the session rolls back
+        return "unreachable"
+
+    client = app.test_client()
+    token = login(client, user_email)
+    response = client.post("/duplicate", headers={"X-CSRF-Token": token, HEADER: "boom-1"})
+    assert response.status_code == 500
+    assert response.headers[HEADER] == "boom-1"
+    assert response.json is not None and response.json["correlation_id"] == "boom-1"
+    access = [r for r in log_records() if r["logger"].endswith(".access")]
+    assert [(r["path"], r["status"]) for r in access][-1] == ("/duplicate", 500)
+
+
+def test_a_forged_remember_cookie_is_ignored(client: FlaskClient) -> None:
+    client.set_cookie("remember_token", "1|\u00e9\u00e9")
+    assert client.get("/auth/me").status_code == 401
+    assert client.post("/items", json={"name": "x"}).status_code == 401
+
+
+def test_a_csrf_token_does_not_survive_a_change_of_user(
+    app: Flask, client: FlaskClient, user_email: str
+) -> None:
+    from {{ cookiecutter.package_name }}.users import create_user
+
+    with app.app_context():
+        other = create_user("other@example.com", PASSWORD).email
+    first_token = login(client, user_email)
+    login(client, other)
+    response = client.post("/items", json={"name": "x"}, headers={"X-CSRF-Token": first_token})
+    assert response.status_code == 403
+
+
+def test_a_chunked_body_over_the_limit_is_413(app_factory: Callable[..., Flask]) -> None:
+    client = app_factory(MAX_CONTENT_LENGTH=1024).test_client()
+    body = io.BytesIO(b'{"email": "' + b"a" * 4096 + b'"}')
+    response = client.post(
+        "/auth/login",
+        input_stream=body,
+        headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        # What gunicorn and the development server set for a chunked body.
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert response.status_code == 413
+
+
+def test_one_access_record_per_request(client: FlaskClient, log_records: Records) -> None:
+    client.get("/healthz")
+    client.get("/nowhere")
+    client.post("/auth/login", data="{bad", headers={"Content-Type": "application/json"})
+    access = [r for r in log_records() if r["logger"].endswith(".access")]
+    assert [(r["path"], r["status"]) for r in access] == [
+        ("/healthz", 200),
+        ("/nowhere", 404),
+        ("/auth/login", 400),
+    ]
+
+
+def test_unicode_digits_are_not_user_ids(client: FlaskClient) -> None:
+    for user_id in ("\u00b2", "\u0661", "\uff11"):
+        with client.session_transaction() as session:
+            session["_user_id"] = user_id
+        assert client.get("/auth/me").status_code == 401
