@@ -86,6 +86,7 @@ EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za
 CHOICES = {
     "database": ("sqlite", "postgresql", "mysql"),
     "session_store": ("filesystem", "redis"),
+    "background_jobs": ("none", "celery"),
 }
 
 

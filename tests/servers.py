@@ -61,15 +61,16 @@ def _admin(python: Path, database: str, sql: str) -> None:
 
 
 @contextmanager
-def throwaway_redis_prefix(python: Path) -> Iterator[str]:
-    """A key prefix of its own on the shared Redis; its keys are deleted afterwards."""
-    prefix = f"tpl-{uuid.uuid4().hex[:16]}:session:"
-    yield prefix
+def throwaway_redis_namespace(python: Path) -> Iterator[str]:
+    """A name of its own on the shared Redis (for key prefixes and queues); every key that
+    contains it is deleted afterwards."""
+    namespace = f"tpl-{uuid.uuid4().hex[:16]}"
+    yield namespace
     script = (
         "import sys\nfrom redis import Redis\nclient = Redis.from_url(sys.argv[1])\n"
-        "for key in client.scan_iter(match=sys.argv[2] + '*'): client.delete(key)\n"
+        "for key in client.scan_iter(match='*' + sys.argv[2] + '*'): client.delete(key)\n"
     )
-    subprocess.run([str(python), "-c", script, REDIS_URL, prefix], check=True, timeout=60)
+    subprocess.run([str(python), "-c", script, REDIS_URL, namespace], check=True, timeout=60)
 
 
 @contextmanager

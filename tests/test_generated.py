@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from .rendering import render, run
-from .servers import REDIS_URL, require, throwaway_database, throwaway_redis_prefix
+from .servers import REDIS_URL, require, throwaway_database, throwaway_redis_namespace
 from .variants import VARIANTS
 
 pytestmark = pytest.mark.slow
@@ -31,7 +31,7 @@ def needs(variant: dict[str, str]) -> list[str]:
     servers = []
     if variant.get("database", "sqlite") != "sqlite":
         servers.append(variant["database"])
-    if variant.get("session_store") == "redis":
+    if variant.get("session_store") == "redis" or variant.get("background_jobs") == "celery":
         servers.append("redis")
     return servers
 
@@ -123,9 +123,11 @@ def test_service_starts_with_flask_run_and_serves(
             env["DATABASE_URL"] = stack.enter_context(
                 throwaway_database(python, answers["database"])
             )
-        if answers.get("session_store") == "redis":
-            env["REDIS_URL"] = REDIS_URL
-            env["SESSION_KEY_PREFIX"] = stack.enter_context(throwaway_redis_prefix(python))
+        if "redis" in needs(answers):
+            namespace = stack.enter_context(throwaway_redis_namespace(python))
+            env["REDIS_URL"] = env["CELERY_BROKER_URL"] = REDIS_URL
+            env["SESSION_KEY_PREFIX"] = f"{namespace}:session:"
+            env["CELERY_QUEUE"] = namespace
         flask = [str(bin_dir / "flask"), "--app", package]
         run([*flask, "init-db"], cwd=project, env=env)
         run(

@@ -28,6 +28,7 @@ GOOD = {
     "version": "0.1.0",
     "database": "sqlite",
     "session_store": "filesystem",
+    "background_jobs": "none",
     "correlation_header": "X-Correlation-ID",
 }
 
@@ -136,6 +137,7 @@ def test_invalid_headers(header: str, reason: str) -> None:
         ("version", "01.0"),
         ("database", "oracle"),
         ("session_store", "memcached"),
+        ("background_jobs", "rq"),
     ],
 )
 def test_bad_answers_name_their_field(field: str, value: str) -> None:

@@ -17,6 +17,7 @@ ONLY_FOR = {
     ("database", "mysql"): ("pymysql", "mysql"),
     ("session_store", "filesystem"): ("cachelib", "SESSION_DIR"),
     ("session_store", "redis"): ("redis", "REDIS_URL"),
+    ("background_jobs", "celery"): ("celery", "CELERY_BROKER_URL"),
 }
 
 

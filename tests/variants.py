@@ -12,6 +12,12 @@ VARIANTS: dict[str, dict[str, str]] = {
     "postgresql-redis": {"database": "postgresql", "session_store": "redis"},
     "mysql-filesystem": {"database": "mysql", "session_store": "filesystem"},
     "mysql-redis": {"database": "mysql", "session_store": "redis"},
+    "celery": {"background_jobs": "celery"},
+    "postgresql-redis-celery": {
+        "database": "postgresql",
+        "session_store": "redis",
+        "background_jobs": "celery",
+    },
     "custom-names": {
         "project_name": "Billing API",
         "correlation_header": "X-Trace-Token",

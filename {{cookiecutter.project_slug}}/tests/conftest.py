@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-{%- if cookiecutter.session_store == "redis" %}
+{%- if cookiecutter.session_store == "redis" or cookiecutter.background_jobs == "celery" %}
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 {%- endif %}
@@ -102,48 +102,76 @@ def database_url() -> Iterator[str]:
         connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
     admin.dispose()
 {%- endif %}
-{%- if cookiecutter.session_store == "redis" %}
+{%- if cookiecutter.session_store == "redis" or cookiecutter.background_jobs == "celery" %}
 
 
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+def redis_server(variable: str) -> Iterator[tuple[str, Redis]]:
+    url = os.environ.get(variable, "redis://127.0.0.1:6379/0")
     client = Redis.from_url(url, socket_connect_timeout=2)
     try:
         client.ping()
     except RedisConnectionError as error:
         server_missing("Redis", "see 'Local servers' in README.md", error)
-    yield url
-    for key in client.scan_iter(match=f"{SESSION_KEY_PREFIX}*"):
-        client.delete(key)
+    yield url, client
     client.close()
+{%- endif %}
+{%- if cookiecutter.session_store == "redis" %}
 
 
 SESSION_KEY_PREFIX = f"{{ cookiecutter.package_name }}:test-{RUN_ID}:session:"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    for url, client in redis_server("TEST_REDIS_URL"):
+        yield url
+        for key in client.scan_iter(match=f"{SESSION_KEY_PREFIX}*"):
+            client.delete(key)
+{%- endif %}
+{%- if cookiecutter.background_jobs == "celery" %}
+
+
+CELERY_QUEUE = f"test-{RUN_ID}"
+KOMBU_SHARED_KEYS = ("_kombu.binding_deadlines",)
+
+
+@pytest.fixture(scope="session")
+def broker_url() -> Iterator[str]:
+    """The job broker (and result store): a queue of this run's own on the shared Redis."""
+    for url, client in redis_server("TEST_CELERY_BROKER_URL"):
+        # kombu's one shared key: removed afterwards only if this run created it.
+        shared_keys = [key for key in KOMBU_SHARED_KEYS if not client.exists(key)]
+        yield url
+        for key in [*client.scan_iter(match=f"*{CELERY_QUEUE}*"), *shared_keys]:
+            client.delete(key)
 {%- endif %}
 
 
-def make_app(
+@pytest.fixture(scope="session")
+def base_config(
     database_url: str,
-    tmp_path: Path,
 {%- if cookiecutter.session_store == "redis" %}
     redis_url: str,
 {%- endif %}
-    **overrides: Any,
-) -> Flask:
-    config: dict[str, Any] = {
+{%- if cookiecutter.background_jobs == "celery" %}
+    broker_url: str,
+{%- endif %}
+) -> dict[str, str]:
+    """The settings every test app (and the job worker) shares."""
+    return {
         "APP_ENV": "testing",
         "SECRET_KEY": "a-test-secret-key-that-is-long-enough-for-production",
         "DATABASE_URL": database_url,
-{%- if cookiecutter.session_store == "filesystem" %}
-        "SESSION_DIR": str(tmp_path / "sessions"),
-{%- elif cookiecutter.session_store == "redis" %}
+{%- if cookiecutter.session_store == "redis" %}
         "REDIS_URL": redis_url,
         "SESSION_KEY_PREFIX": SESSION_KEY_PREFIX,
 {%- endif %}
+{%- if cookiecutter.background_jobs == "celery" %}
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_RESULT_BACKEND": broker_url,
+        "CELERY_QUEUE": CELERY_QUEUE,
+{%- endif %}
     }
-    config.update(overrides)
-    return create_app(config)
 
 
 @pytest.fixture(scope="session")
@@ -157,25 +185,18 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def app_factory(
-    engine: Engine,
-    database_url: str,
-    tmp_path: Path,
-{%- if cookiecutter.session_store == "redis" %}
-    redis_url: str,
-{%- endif %}
+    engine: Engine, base_config: dict[str, str], tmp_path: Path
 ) -> Iterator[Callable[..., Flask]]:
     """Builds apps with extra config; the tables are emptied after the test."""
     apps: list[Flask] = []
 
     def factory(**overrides: Any) -> Flask:
-        app = make_app(
-            database_url,
-            tmp_path,
-{%- if cookiecutter.session_store == "redis" %}
-            redis_url,
+{%- if cookiecutter.session_store == "filesystem" %}
+        config = {**base_config, "SESSION_DIR": str(tmp_path / "sessions"), **overrides}
+{%- else %}
+        config = {**base_config, **overrides}
 {%- endif %}
-            **overrides,
-        )
+        app = create_app(config)
         apps.append(app)
         return app
 
@@ -185,6 +206,20 @@ def app_factory(
     with engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
+{%- if cookiecutter.background_jobs == "celery" %}
+
+
+@pytest.fixture(scope="module")
+def worker_env(
+    engine: Engine, base_config: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    """The environment of a job worker process that shares the tests' servers."""
+{%- if cookiecutter.session_store == "filesystem" %}
+    return {**base_config, "SESSION_DIR": str(tmp_path_factory.mktemp("worker-sessions"))}
+{%- else %}
+    return dict(base_config)
+{%- endif %}
+{%- endif %}
 
 
 @pytest.fixture

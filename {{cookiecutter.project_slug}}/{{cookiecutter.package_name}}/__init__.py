@@ -22,6 +22,9 @@ from . import (
     errors,
     health,
     items,
+{%- if cookiecutter.background_jobs == "celery" %}
+    jobs,
+{%- endif %}
     logs,
     security,
     sessions,
@@ -43,6 +46,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     users.init_app(app)  # create-user command
     background.init_app(app)  # threads that carry the context
     health.init_app(app)  # /healthz and /readyz
+{%- if cookiecutter.background_jobs == "celery" %}
+    jobs.init_app(app)  # Celery jobs that carry the context
+{%- endif %}
     items.init_app(app)  # the example resource
     downstream.init_app(app)  # the example of calling other services
     return app

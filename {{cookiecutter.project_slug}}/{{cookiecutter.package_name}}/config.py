@@ -76,6 +76,11 @@ def from_environ(environ: Mapping[str, str], instance_path: str) -> dict[str, An
         None if production else "mysql+pymysql://root@127.0.0.1:3306/{{ cookiecutter.package_name }}"
     )
 {%- endif %}
+{%- if cookiecutter.background_jobs == "celery" %}
+    broker = environ.get("CELERY_BROKER_URL") or (
+        None if production else "redis://127.0.0.1:6379/1"
+    )
+{%- endif %}
     return {
         "APP_ENV": app_env,
         "SECRET_KEY": environ.get("SECRET_KEY", ""),
@@ -92,6 +97,11 @@ def from_environ(environ: Mapping[str, str], instance_path: str) -> dict[str, An
         "LOG_LEVEL": _log_level(environ),
         "BACKGROUND_THREADS": _int(environ, "BACKGROUND_THREADS", 4),
         "DOWNSTREAM_URLS": _urls(environ, "DOWNSTREAM_URLS"),
+{%- if cookiecutter.background_jobs == "celery" %}
+        "CELERY_BROKER_URL": broker,
+        "CELERY_RESULT_BACKEND": environ.get("CELERY_RESULT_BACKEND") or broker,
+        "CELERY_QUEUE": environ.get("CELERY_QUEUE") or "{{ cookiecutter.package_name }}",
+{%- endif %}
         "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", 1024 * 1024),
         "TRUSTED_PROXY_HOPS": _int(environ, "TRUSTED_PROXY_HOPS", 0),
         "PERMANENT_SESSION_LIFETIME": timedelta(
@@ -106,7 +116,7 @@ def check_production(config: Mapping[str, Any]) -> None:
     """Refuse settings that must never reach production: guessable keys, missing servers."""
     if config["APP_ENV"] != "production":
         return
-    for name in ("DATABASE_URL", "REDIS_URL"):
+    for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"):
         if name in config and not config[name]:
             raise ConfigError(f"{name} is not set; production has no default server")
     key = config.get("SECRET_KEY")

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+{% if cookiecutter.background_jobs == "celery" -%}
+import logging
+{% endif -%}
 from typing import Any
 
 from flask import Blueprint, Flask, abort
 from flask_login import current_user
+{% if cookiecutter.background_jobs == "celery" -%}
+from kombu.exceptions import OperationalError as KombuOperationalError
+{% endif -%}
 from sqlalchemy import select
 
 from . import payload
 from .auth import login_required
 from .context import current_context
 from .db import get_db
+{%- if cookiecutter.background_jobs == "celery" %}
+from .jobs import announce_item
+{%- endif %}
 from .models import ITEM_NAME_MAX_LENGTH, Item
 
 bp = Blueprint("items", __name__, url_prefix="/items")
+{%- if cookiecutter.background_jobs == "celery" %}
+log = logging.getLogger(__name__)
+{%- endif %}
 PAGE_SIZE = 100
 
 
@@ -44,6 +56,13 @@ def create_item() -> tuple[dict[str, Any], int]:
     db = get_db()
     db.add(item)
     db.commit()
+{%- if cookiecutter.background_jobs == "celery" %}
+    try:
+        announce_item.delay(item.id)
+    except KombuOperationalError:
+        # The item is saved; failing the request now would invite a duplicate retry.
+        log.exception("could not enqueue the item's announcement", extra={"item_id": item.id})
+{%- endif %}
     return item.to_dict(), 201
 
 
