@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 
@@ -70,9 +71,8 @@ def test_pyproject_is_valid_and_names_the_package(project: Path) -> None:
 def test_only_the_dependencies_a_variant_needs(tmp_path: Path, variant: str) -> None:
     answers = VARIANTS[variant]
     project = render(tmp_path, answers)
-    deps = " ".join(
-        tomllib.loads((project / "pyproject.toml").read_text())["project"]["dependencies"]
-    )
+    requirements = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    deps = {re.split(r"[\[<>=~! ]", line)[0] for line in requirements["dependencies"]}
     env_example = (project / ".env.example").read_text()
     for (field, choice), (dependency, setting) in ONLY_FOR.items():
         chosen = answers.get(field, ANSWERS[field][0]) == choice  # type: ignore[index]

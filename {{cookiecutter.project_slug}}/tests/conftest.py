@@ -37,7 +37,7 @@ from sqlalchemy.exc import OperationalError
 {%- endif %}
 
 from {{ cookiecutter.package_name }} import create_app, logs
-from {{ cookiecutter.package_name }}.db import Base, get_database
+from {{ cookiecutter.package_name }}.db import Base, get_database, upgrade
 from {{ cookiecutter.package_name }}.users import create_user
 
 from .helpers import PASSWORD, {% if cookiecutter.database != "sqlite" %}UNREACHABLE_DATABASE_URL, {% endif %}login
@@ -176,9 +176,9 @@ def base_config(
 
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
-    """The test database with the schema in place, for setup and clean-up."""
+    """The test database, its schema built by the migrations, for setup and clean-up."""
     engine = create_engine(database_url)
-    Base.metadata.create_all(engine)
+    upgrade(engine)
     yield engine
     engine.dispose()
 

@@ -7,9 +7,12 @@ the benchmark) never share a pool. Nothing here connects until a query needs it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import {% if cookiecutter.database == "sqlite" %}Any, {% endif %}cast
 
 import click
+from alembic import command
+from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app, g
 {%- if cookiecutter.database == "sqlite" %}
 from sqlalchemy import Engine, MetaData, create_engine, event, exc, text
@@ -27,6 +30,7 @@ from .context import with_correlation_id
 from .errors import register_unavailable
 
 _G_KEY = "db_session"
+MIGRATIONS = Path(__file__).parent / "migrations"
 _EXTENSION = "database"
 
 
@@ -147,13 +151,35 @@ def ping(app: Flask) -> None:
         connection.execute(text("SELECT 1"))
 
 
+def alembic_config() -> AlembicConfig:
+    """Alembic's settings without alembic.ini, so an installed package can migrate too."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision`: the one way tables are created or changed."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+@click.command("upgrade-db")
+@click.argument("revision", default="head")
+@with_correlation_id
+def upgrade_db_command(revision: str) -> None:
+    """Apply the migrations up to REVISION (default: the latest)."""
+    upgrade(get_database().engine, revision)
+    click.echo(f"Database upgraded to {revision}.")
+
+
 @click.command("init-db")
 @with_correlation_id
 def init_db_command() -> None:
-    """Create the database tables that do not exist yet."""
-    from . import models  # noqa: F401  (registers the tables on Base.metadata)
-
-    Base.metadata.create_all(get_database().engine)
+    """Create the schema, or bring an existing one up to date (safe to run again)."""
+    upgrade(get_database().engine)
     click.echo("Initialized the database.")
 
 
@@ -166,6 +192,7 @@ def init_app(app: Flask) -> None:
     )
     app.teardown_appcontext(teardown_db)
     app.cli.add_command(init_db_command)
+    app.cli.add_command(upgrade_db_command)
     register_unavailable(app, (exc.OperationalError, exc.TimeoutError), "database")
 
 
