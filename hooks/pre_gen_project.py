@@ -87,6 +87,7 @@ CHOICES = {
     "database": ("sqlite", "postgresql", "mysql"),
     "session_store": ("filesystem", "redis"),
     "background_jobs": ("none", "celery"),
+    "use_docker": ("yes", "no"),
 }
 
 

@@ -88,10 +88,14 @@ class Service:
         return lines
 
 
+def gunicorn_command(package: str) -> list[str]:
+    """The production command: the README's, the Dockerfile's and the tests' alike."""
+    return ["gunicorn", "-c", "gunicorn.conf.py", f"{package}:create_app()"]
+
+
 def gunicorn(project: Path, bin_dir: Path, env: dict[str, str]) -> Service:
-    package = project.name.replace("-", "_")
-    command = [str(bin_dir / "gunicorn"), "-c", "gunicorn.conf.py", f"{package}:create_app()"]
-    return Service(project, command, env)
+    program, *arguments = gunicorn_command(project.name.replace("-", "_"))
+    return Service(project, [str(bin_dir / program), *arguments], env)
 
 
 class Client:

@@ -29,6 +29,7 @@ GOOD = {
     "database": "sqlite",
     "session_store": "filesystem",
     "background_jobs": "none",
+    "use_docker": "yes",
     "correlation_header": "X-Correlation-ID",
 }
 

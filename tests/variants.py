@@ -13,6 +13,7 @@ VARIANTS: dict[str, dict[str, str]] = {
     "mysql-filesystem": {"database": "mysql", "session_store": "filesystem"},
     "mysql-redis": {"database": "mysql", "session_store": "redis"},
     "celery": {"background_jobs": "celery"},
+    "no-docker": {"use_docker": "no"},
     "postgresql-redis-celery": {
         "database": "postgresql",
         "session_store": "redis",

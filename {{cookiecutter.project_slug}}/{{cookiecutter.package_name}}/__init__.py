@@ -6,6 +6,7 @@ one module, and each module owns one concern.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,7 +34,9 @@ from . import (
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    # INSTANCE_PATH: where local state lives (the SQLite file, session files) when the
+    # package is installed (a container volume); by default Flask puts it next to the package.
+    app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None)
     config.init_app(app, test_config)  # environment, .env, secret-key check
     context.init_app(app)  # current_context; correlation id in and out
     logs.init_app(app)  # JSON lines stamped with the context; access log

@@ -1,0 +1,133 @@
+"""Container files, checked as far as a machine without a container engine allows: they
+parse, name commands and settings that exist, and the image's install and command work."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from .rendering import render, run, uv
+from .services import Client, Service, gunicorn_command
+from .variants import VARIANTS
+
+DOCKER_VARIANTS = sorted(name for name, v in VARIANTS.items() if v.get("use_docker") != "no")
+
+
+def dockerfile_instructions(project: Path) -> list[tuple[str, str]]:
+    text = (project / "Dockerfile").read_text().replace("\\\n", " ")
+    lines = [line.strip() for line in text.splitlines()]
+    return [
+        (line.split(None, 1)[0].upper(), line.split(None, 1)[1])
+        for line in lines
+        if line and not line.startswith("#")
+    ]
+
+
+def settings_of(project: Path) -> str:
+    package = project / project.name.replace("-", "_")
+    return (package / "config.py").read_text() + (project / "gunicorn.conf.py").read_text()
+
+
+@pytest.fixture(scope="module", params=DOCKER_VARIANTS)
+def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render(tmp_path_factory.mktemp(request.param), VARIANTS[request.param])
+
+
+def test_no_container_files_without_docker(tmp_path: Path) -> None:
+    project = render(tmp_path, {"use_docker": "no"})
+    for name in ("Dockerfile", ".dockerignore", "compose.yaml"):
+        assert not (project / name).exists()
+
+
+def test_dockerfile_is_multi_stage_non_root_and_runs_gunicorn(project: Path) -> None:
+    instructions = dockerfile_instructions(project)
+    stages = [argument for keyword, argument in instructions if keyword == "FROM"]
+    assert len(stages) == 2 and all("-slim" in stage for stage in stages)
+    assert ("USER", "app") in instructions
+    (command,) = [json.loads(argument) for keyword, argument in instructions if keyword == "CMD"]
+    assert command == gunicorn_command(project.name.replace("-", "_"))
+    installs = [
+        argument for keyword, argument in instructions if keyword == "RUN" and "pip" in argument
+    ]
+    assert installs and not any("[dev]" in install for install in installs)
+    healthcheck = " ".join(
+        argument for keyword, argument in instructions if keyword == "HEALTHCHECK"
+    )
+    assert "/healthz" in healthcheck
+
+
+def test_dockerignore_keeps_only_what_the_image_needs(project: Path) -> None:
+    lines = (project / ".dockerignore").read_text().splitlines()
+    assert "*" in lines
+    for copied in ("pyproject.toml", "README.md", "gunicorn.conf.py"):
+        assert f"!{copied}" in lines
+    assert not any("tests" in line and line.startswith("!") for line in lines)
+
+
+def test_compose_file_wires_health_checks_and_migrations(project: Path) -> None:
+    compose: dict[str, Any] = yaml.safe_load((project / "compose.yaml").read_text())
+    services = compose["services"]
+    package = project.name.replace("-", "_")
+    assert services["migrate"]["command"] == ["flask", "--app", package, "init-db"]
+    assert services["web"]["depends_on"]["migrate"] == {
+        "condition": "service_completed_successfully"
+    }
+    assert "/readyz" in " ".join(services["web"]["healthcheck"]["test"])
+    for name, service in services.items():
+        if name in {"db", "redis"}:
+            assert "healthcheck" in service, name
+    assert ("db" in services) == ("DATABASE_URL" in services["web"]["environment"])
+    settings = settings_of(project)
+    for name, service in services.items():
+        if name in {"db", "redis"}:
+            continue
+        for variable in service.get("environment", {}):
+            assert f'"{variable}"' in settings, f"{variable} is not read by the service"
+
+
+def test_image_install_and_command_work_outside_a_container(
+    tmp_path: Path, environment_for: Callable[[Path], Path]
+) -> None:
+    """What the Dockerfile does, step by step, minus the container: install the package
+    (not editable, no dev tools) from the files .dockerignore lets through, then run the
+    migrate and web commands from a folder holding only gunicorn.conf.py."""
+    project = render(tmp_path / "render")
+    package = project.name.replace("-", "_")
+    context = tmp_path / "context"
+    context.mkdir()
+    for name in ("pyproject.toml", "README.md", "gunicorn.conf.py"):
+        shutil.copy(project / name, context / name)
+    shutil.copytree(project / package, context / package)
+    venv = tmp_path / "venv"
+    run([uv(), "venv", "--quiet", str(venv)], cwd=context)
+    run(
+        [uv(), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), "."],
+        cwd=context,
+    )
+    app_dir = tmp_path / "app"
+    app_dir.mkdir()
+    shutil.copy(context / "gunicorn.conf.py", app_dir)
+    env = {
+        "APP_ENV": "production",
+        "SECRET_KEY": uuid.uuid4().hex * 2,
+        "INSTANCE_PATH": str(tmp_path / "data"),
+        "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
+    }
+    run([str(venv / "bin" / "flask"), "--app", package, "init-db"], cwd=app_dir, env=env)
+    program, *arguments = gunicorn_command(package)
+    service = Service(app_dir, [str(venv / "bin" / program), *arguments], env)
+    try:
+        service.start()
+        status, _, body = Client(service.url).call("GET", "/readyz")
+        assert status == 200, body
+    finally:
+        service.stop()
+    assert re.search(r'"logger": "gunicorn.access"', service.output())
