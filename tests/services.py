@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.cookiejar
 import json
 import os
 import signal
@@ -99,26 +98,37 @@ def gunicorn(project: Path, bin_dir: Path, env: dict[str, str]) -> Service:
 
 
 class Client:
-    """A small JSON client with a cookie jar, standard library only."""
+    """A small JSON client, standard library only. It keeps the cookies it is given and
+    sends them back even over plain HTTP: production cookies are Secure, and the tests
+    talk to loopback without TLS."""
 
     def __init__(self, base: str) -> None:
         self.base = base
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
-        )
+        self.cookies: dict[str, str] = {}
+        self.opener = urllib.request.build_opener()
+
+    def _remember(self, headers: Any) -> None:
+        for value in headers.get_all("Set-Cookie") or []:
+            name, _, rest = value.partition("=")
+            cookie = rest.split(";", 1)[0]
+            if "max-age=0" in value.lower() or "expires=thu, 01 jan 1970" in value.lower():
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = cookie
 
     def call(
         self, method: str, path: str, body: object = None, headers: dict[str, str] | None = None
     ) -> Answer:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(
-            self.base + path,
-            method=method,
-            data=data,
-            headers={"Content-Type": "application/json", **(headers or {})},
-        )
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        if self.cookies:
+            sent["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+        request = urllib.request.Request(self.base + path, method=method, data=data, headers=sent)
         try:
             with self.opener.open(request, timeout=30) as response:
-                return response.status, dict(response.headers), json.loads(response.read())
+                self._remember(response.headers)
+                payload = response.read()
+                return response.status, dict(response.headers), json.loads(payload or b"null")
         except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), json.loads(error.read())
+            self._remember(error.headers)
+            return error.code, dict(error.headers), json.loads(error.read() or b"null")

@@ -1,0 +1,200 @@
+"""Scale-out: two instances of one service behind a real nginx, sharing one database and one
+Redis. Sessions work on both, nginx's request id reaches the logs, and stopping an instance in
+the middle of a run loses nothing that was acknowledged."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from .rendering import render, run
+from .servers import REDIS_URL, require, throwaway_database, throwaway_redis_namespace
+from .services import Client, Service, free_port, gunicorn
+
+pytestmark = pytest.mark.slow
+NGINX_CONF = """
+worker_processes 1;
+user root;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    # Keep the client's X-Request-ID; generate one for requests that have none.
+    map $http_x_request_id $request_id_out {{ default $http_x_request_id; "" $request_id; }}
+    upstream app {{
+        server 127.0.0.1:{first} max_fails=1 fail_timeout=30s;
+        server 127.0.0.1:{second} max_fails=1 fail_timeout=30s;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://app;
+            proxy_set_header Host $host;
+            proxy_set_header X-Request-ID $request_id_out;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_connect_timeout 1s;
+            proxy_next_upstream error timeout;
+        }}
+    }}
+}}
+"""
+
+
+@dataclass
+class Cluster:
+    nginx: str
+    instances: list[Service]
+
+    def authenticated(self, instance: Service) -> list[dict[str, object]]:
+        """The instance's access-log lines of logged-in requests that succeeded."""
+        return [
+            line
+            for line in instance.log_lines()
+            if str(line.get("logger", "")).endswith(".access")
+            and line.get("user_id")
+            and int(str(line.get("status"))) < 400
+        ]
+
+
+def nginx_binary() -> str:
+    found = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    if found is None:
+        pytest.fail("nginx is not installed: run scripts/servers (or apt-get install nginx)")
+    return found
+
+
+@pytest.fixture(params=["postgresql-redis", "mysql-redis"])
+def cluster(
+    request: pytest.FixtureRequest, tmp_path: Path, environment_for: Callable[[Path], Path]
+) -> Iterator[Cluster]:
+    answers = {"database": request.param.split("-")[0], "session_store": "redis"}
+    require(answers["database"])
+    require("redis")
+    project = render(tmp_path / "render", answers)
+    bin_dir = environment_for(project) / "bin"
+    python = bin_dir / "python"
+    with ExitStack() as stack:
+        namespace = stack.enter_context(throwaway_redis_namespace(python))
+        env = {
+            "APP_ENV": "production",
+            "SECRET_KEY": uuid.uuid4().hex * 2,
+            "DATABASE_URL": stack.enter_context(throwaway_database(python, answers["database"])),
+            "REDIS_URL": REDIS_URL,
+            "SESSION_KEY_PREFIX": f"{namespace}:session:",
+            "TRUSTED_PROXY_HOPS": "1",
+            "WEB_CONCURRENCY": "1",
+            "WEB_THREADS": "4",
+        }
+        flask = [str(bin_dir / "flask"), "--app", project.name.replace("-", "_")]
+        run([*flask, "init-db"], cwd=project, env=env)
+        run(
+            [*flask, "create-user", "ada@example.com", "--password", "pw-0123456789"],
+            cwd=project,
+            env=env,
+        )
+        instances = [gunicorn(project, bin_dir, env), gunicorn(project, bin_dir, env)]
+        for instance in instances:
+            stack.callback(instance.stop)
+            instance.start()
+        port = free_port()
+        conf = tmp_path / "nginx.conf"
+        conf.write_text(
+            NGINX_CONF.format(
+                tmp=tmp_path, port=port, first=instances[0].port, second=instances[1].port
+            )
+        )
+        nginx = subprocess.Popen(
+            [nginx_binary(), "-p", str(tmp_path), "-c", str(conf), "-g", "daemon off;"]
+        )
+        stack.callback(lambda: (nginx.terminate(), nginx.wait(timeout=30)))
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if Client(base).call("GET", "/healthz")[0] == 200:
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise AssertionError((tmp_path / "error.log").read_text()) from None
+                time.sleep(0.2)
+        yield Cluster(base, instances)
+
+
+def test_two_instances_behind_nginx(cluster: Cluster) -> None:
+    first, second = cluster.instances
+    client = Client(cluster.nginx)
+    status, _, body = client.call(
+        "POST", "/auth/login", {"email": "ada@example.com", "password": "pw-0123456789"}
+    )
+    assert status == 200, body
+    token = body["csrf_token"]
+
+    # Round robin: the session made on one instance is valid on the other.
+    created = []
+    for n in range(10):
+        status, _, item = client.call(
+            "POST", "/items", {"name": f"item {n}"}, {"X-CSRF-Token": token}
+        )
+        assert status == 201, item
+        created.append(item)
+        assert client.call("GET", "/auth/me")[0] == 200
+    for item in created:
+        status, _, read = client.call("GET", f"/items/{item['id']}")
+        assert (status, read) == (200, item)
+    for instance in (first, second):
+        # Both instances served logged-in requests successfully: the session is shared.
+        assert cluster.authenticated(instance), f"{instance.url} served no logged-in request"
+
+    # nginx generates X-Request-ID: it becomes the correlation id, answered and logged.
+    status, headers, _ = Client(cluster.nginx).call("GET", "/healthz")
+    generated = headers["X-Correlation-ID"]
+    assert status == 200 and re.fullmatch(r"[0-9a-f]{32}", generated)
+    logged = [
+        line
+        for i in (first, second)
+        for line in i.log_lines()
+        if line.get("correlation_id") == generated
+    ]
+    assert {line["logger"] for line in logged} >= {"gunicorn.access"}
+    # The client's own X-Request-ID passes through unchanged.
+    _, headers, _ = Client(cluster.nginx).call(
+        "GET", "/healthz", headers={"X-Request-ID": "mine-1"}
+    )
+    assert headers["X-Correlation-ID"] == "mine-1"
+
+    # One instance stops in the middle of a run: nothing acknowledged is lost.
+    acknowledged = []
+    for n in range(30):
+        if n == 10:
+            first.stop()
+        status, _, item = client.call(
+            "POST", "/items", {"name": f"during {n}"}, {"X-CSRF-Token": token}
+        )
+        assert status == 201, (n, item)
+        acknowledged.append(item["id"])
+        assert client.call("GET", "/auth/me")[0] == 200  # the session survives
+    for item_id in acknowledged:
+        assert client.call("GET", f"/items/{item_id}")[0] == 200
+    assert len(set(acknowledged)) == 30
+
+    # Logging out on the survivor ends the session everywhere.
+    assert client.call("POST", "/auth/logout", headers={"X-CSRF-Token": token})[0] == 204
+    assert client.call("GET", "/auth/me")[0] == 401
