@@ -11,6 +11,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,8 @@ class Service:
                 env={
                     **os.environ,
                     **self.env,
+                    # Log lines reach the file as they are written, not when a buffer fills.
+                    "PYTHONUNBUFFERED": "1",
                     "PORT": str(self.port),
                     "BIND": f"127.0.0.1:{self.port}",
                 },
@@ -77,6 +80,16 @@ class Service:
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def wait_for_line(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10
+    ) -> None:
+        """Wait for a log line: gunicorn writes its access line after the response."""
+        deadline = time.monotonic() + timeout
+        while not any(predicate(line) for line in self.log_lines()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no such line in {self.url}'s log:\n{self.output()}")
+            time.sleep(0.1)
 
     def log_lines(self) -> list[dict[str, Any]]:
         """Every JSON line the process wrote (other lines are ignored)."""

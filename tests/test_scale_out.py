@@ -167,13 +167,16 @@ def test_two_instances_behind_nginx(cluster: Cluster) -> None:
     status, headers, _ = Client(cluster.nginx).call("GET", "/healthz")
     generated = headers["X-Correlation-ID"]
     assert status == 200 and re.fullmatch(r"[0-9a-f]{32}", generated)
-    logged = [
-        line
+    (served_by,) = [
+        i
         for i in (first, second)
-        for line in i.log_lines()
-        if line.get("correlation_id") == generated
+        if any(line.get("correlation_id") == generated for line in i.log_lines())
     ]
-    assert {line["logger"] for line in logged} >= {"gunicorn.access"}
+    served_by.wait_for_line(
+        lambda line: (
+            line.get("logger") == "gunicorn.access" and line.get("correlation_id") == generated
+        )
+    )
     # The client's own X-Request-ID passes through unchanged.
     _, headers, _ = Client(cluster.nginx).call(
         "GET", "/healthz", headers={"X-Request-ID": "mine-1"}
