@@ -88,6 +88,8 @@ CHOICES = {
     "session_store": ("filesystem", "redis"),
     "background_jobs": ("none", "celery"),
     "use_docker": ("yes", "no"),
+    "ci": ("github", "gitlab", "none"),
+    "license": ("MIT", "Apache-2.0", "BSD-3-Clause", "proprietary"),
 }
 
 

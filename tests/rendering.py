@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,8 +18,8 @@ from cookiecutter.main import cookiecutter
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_DIR = ROOT / "{{cookiecutter.project_slug}}"
 ANSWERS: dict[str, object] = json.loads((ROOT / "cookiecutter.json").read_text())
-# Markers that must never survive rendering.
-LEFTOVER_MARKERS = ("{{", "{%", "%}", "{#", "cookiecutter")
+# Jinja that must never survive rendering; GitHub Actions' own ${{ ... }} expressions may.
+LEFTOVER_MARKER = re.compile(r"(?<!\$)\{\{|\{%|%\}|\{#|cookiecutter")
 
 
 def render(output_dir: Path, answers: Mapping[str, str] | None = None) -> Path:

@@ -45,6 +45,7 @@ def test_project_passes_its_own_lint_types_and_tests(
     project = render(tmp_path, VARIANTS[variant])
     bin_dir = environment_for(project) / "bin"
     run([str(bin_dir / "ruff"), "check", "."], cwd=project)
+    run([str(bin_dir / "ruff"), "format", "--check", "."], cwd=project)
     run([str(bin_dir / "mypy")], cwd=project)
     result = run(
         [str(bin_dir / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"],

@@ -30,6 +30,8 @@ GOOD = {
     "session_store": "filesystem",
     "background_jobs": "none",
     "use_docker": "yes",
+    "ci": "github",
+    "license": "MIT",
     "correlation_header": "X-Correlation-ID",
 }
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .rendering import ANSWERS, LEFTOVER_MARKERS, render
+from .rendering import ANSWERS, LEFTOVER_MARKER, render
 from .variants import VARIANTS
 
 # Dependencies (and words in .env.example) that belong to one choice only.
@@ -49,9 +49,8 @@ def test_unknown_answer_keys_are_refused(tmp_path: Path) -> None:
 def test_no_leftover_template_markers(project: Path) -> None:
     for path in project.rglob("*"):
         if path.is_file():
-            text = path.read_text()
-            for marker in LEFTOVER_MARKERS:
-                assert marker not in text, f"{marker!r} left in {path.relative_to(project)}"
+            found = LEFTOVER_MARKER.search(path.read_text())
+            assert found is None, f"{found.group()!r} left in {path.relative_to(project)}"
 
 
 def test_no_empty_or_stray_files(project: Path) -> None:

@@ -13,7 +13,14 @@ VARIANTS: dict[str, dict[str, str]] = {
     "mysql-filesystem": {"database": "mysql", "session_store": "filesystem"},
     "mysql-redis": {"database": "mysql", "session_store": "redis"},
     "celery": {"background_jobs": "celery"},
-    "no-docker": {"use_docker": "no"},
+    "no-docker": {"use_docker": "no", "license": "proprietary"},
+    "gitlab": {
+        "ci": "gitlab",
+        "license": "Apache-2.0",
+        "database": "mysql",
+        "session_store": "redis",
+    },
+    "no-ci": {"ci": "none", "license": "BSD-3-Clause"},
     "postgresql-redis-celery": {
         "database": "postgresql",
         "session_store": "redis",

@@ -32,7 +32,9 @@ logconfig_dict = {
         }
     },
     "filters": {
-        "access_fields": {"()": "{{ cookiecutter.package_name }}.logs.GunicornAccessFilter"},
+        "access_fields": {
+            "()": "{{ cookiecutter.package_name }}.logs.GunicornAccessFilter",
+        },
     },
     "handlers": {
         "stdout": {

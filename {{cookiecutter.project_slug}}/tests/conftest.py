@@ -1,12 +1,11 @@
 """Fixtures: every test gets a fresh app on a throwaway database and session store.
-{%- if cookiecutter.database != "sqlite" or cookiecutter.session_store == "redis" %}
+{%- if cookiecutter.database != "sqlite" or cookiecutter.session_store == "redis" or cookiecutter.background_jobs == "celery" %}
 
 The servers are real. Their URLs come from TEST_* environment variables with local defaults;
 each run creates its own database (and Redis key prefix) and removes it afterwards, so runs
 can go in parallel. A server that does not answer fails the run under CI=true and skips it,
 loudly, elsewhere.
-{%- endif %}
-"""
+{% endif %}"""
 
 from __future__ import annotations
 

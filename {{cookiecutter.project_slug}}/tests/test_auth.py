@@ -112,9 +112,7 @@ def test_logout_needs_the_csrf_token_when_logged_in(client: FlaskClient, user_em
 
 
 @pytest.mark.parametrize("user_id", ["abc", "-1", "0", "999999", "99999999999999999999", "1.5", ""])
-def test_malformed_or_unknown_user_ids_are_anonymous(
-    client: FlaskClient, user_id: str
-) -> None:
+def test_malformed_or_unknown_user_ids_are_anonymous(client: FlaskClient, user_id: str) -> None:
     with client.session_transaction() as session:
         session["_user_id"] = user_id
     assert client.get("/auth/me").status_code == 401

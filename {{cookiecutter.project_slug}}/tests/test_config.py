@@ -54,12 +54,12 @@ def test_environment_values_are_read() -> None:
     assert config["APP_ENV"] == "production"
 
 
-def test_production_cookies_and_headers(
-    app_factory: Callable[..., Flask], user_email: str
-) -> None:
+def test_production_cookies_and_headers(app_factory: Callable[..., Flask], user_email: str) -> None:
     client = app_factory(APP_ENV="production", SECRET_KEY=STRONG_KEY).test_client()
     response = client.post(
-        "/auth/login", json={"email": user_email, "password": PASSWORD}, base_url="https://localhost"
+        "/auth/login",
+        json={"email": user_email, "password": PASSWORD},
+        base_url="https://localhost",
     )
     cookie = response.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie

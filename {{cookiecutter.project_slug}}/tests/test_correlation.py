@@ -35,8 +35,21 @@ def test_valid_ids_are_accepted(value: str) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["", "a" * 129, "has space", "new\nline", "cr\rlf", "nul\x00", "tab\t", "esc\x1b",
-     "{braces}", "semi;colon", "quote\"", "ünïcode", "<script>"],
+    [
+        "",
+        "a" * 129,
+        "has space",
+        "new\nline",
+        "cr\rlf",
+        "nul\x00",
+        "tab\t",
+        "esc\x1b",
+        "{braces}",
+        "semi;colon",
+        'quote"',
+        "ünïcode",
+        "<script>",
+    ],
 )
 def test_invalid_ids_are_rejected(value: str) -> None:
     assert not correlation.is_valid(value)

@@ -46,8 +46,13 @@ def test_body_must_be_an_object(client: FlaskClient, body: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"email": "a@example.com"}, {"email": 1, "password": "x"},
-             {"email": ["a"], "password": {"b": 1}}]
+    "body",
+    [
+        {},
+        {"email": "a@example.com"},
+        {"email": 1, "password": "x"},
+        {"email": ["a"], "password": {"b": 1}},
+    ],
 )
 def test_missing_or_wrong_fields(client: FlaskClient, body: dict[str, object]) -> None:
     assert_json_error(client.post("/auth/login", json=body), 422)

@@ -50,8 +50,16 @@ def test_create_requires_the_csrf_token(client: FlaskClient, logged_in: str) -> 
 
 def test_name_is_validated(client: FlaskClient, logged_in: str) -> None:
     headers = {"X-CSRF-Token": logged_in}
-    for body in ({}, {"name": ""}, {"name": "   "}, {"name": 5}, {"name": None},
-                 {"name": "x" * 201}, {"name": "nul\u0000"}, {"name": "lone \ud800"}):
+    for body in (
+        {},
+        {"name": ""},
+        {"name": "   "},
+        {"name": 5},
+        {"name": None},
+        {"name": "x" * 201},
+        {"name": "nul\u0000"},
+        {"name": "lone \ud800"},
+    ):
         response = client.post("/items", json=body, headers=headers)
         assert response.status_code == 422, body
     assert client.post("/items", json={"name": "ünïcødé ✓"}, headers=headers).status_code == 201

@@ -20,7 +20,6 @@ PASSWORD_MAX_LENGTH = 1024
 _MAX_ID = 2**31 - 1
 
 
-
 class SessionOnlyLoginManager(LoginManager):  # type: ignore[misc]
     """flask-login without remember-me cookies, which this service never issues.
 

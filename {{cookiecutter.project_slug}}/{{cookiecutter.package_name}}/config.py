@@ -24,6 +24,17 @@ WEAK_SECRET_KEYS = frozenset(
     {"change-me", "changeme", "secret", "dev", "development", "test", "testing", "please-change"}
 )
 MIN_SECRET_KEY_LENGTH = 32
+{%- if cookiecutter.database == "sqlite" %}
+SQLITE_FILE = "{{ cookiecutter.package_name }}.sqlite3"
+{%- elif cookiecutter.database == "postgresql" %}
+LOCAL_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/{{ cookiecutter.package_name }}"
+{%- elif cookiecutter.database == "mysql" %}
+LOCAL_DATABASE = "mysql+pymysql://root@127.0.0.1:3306/{{ cookiecutter.package_name }}"
+{%- endif %}
+{%- if cookiecutter.session_store == "redis" %}
+LOCAL_REDIS = "redis://127.0.0.1:6379/0"
+SESSION_KEY_PREFIX = "{{ cookiecutter.package_name }}:session:"
+{%- endif %}
 
 log = logging.getLogger(__name__)
 
@@ -64,17 +75,10 @@ def from_environ(environ: Mapping[str, str], instance_path: str) -> dict[str, An
         raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, not {app_env!r}")
     production = app_env == "production"
 {%- if cookiecutter.database == "sqlite" %}
-    default_database = "sqlite:///" + str(Path(instance_path) / "{{ cookiecutter.package_name }}.sqlite3")
-{%- elif cookiecutter.database == "postgresql" %}
+    default_database = "sqlite:///" + str(Path(instance_path) / SQLITE_FILE)
+{%- else %}
     # Local servers are a development default only: production must name its own.
-    default_database = (
-        None if production else "postgresql+psycopg://postgres@127.0.0.1:5432/{{ cookiecutter.package_name }}"
-    )
-{%- elif cookiecutter.database == "mysql" %}
-    # Local servers are a development default only: production must name its own.
-    default_database = (
-        None if production else "mysql+pymysql://root@127.0.0.1:3306/{{ cookiecutter.package_name }}"
-    )
+    default_database = None if production else LOCAL_DATABASE
 {%- endif %}
 {%- if cookiecutter.background_jobs == "celery" %}
     broker = environ.get("CELERY_BROKER_URL") or (
@@ -89,10 +93,9 @@ def from_environ(environ: Mapping[str, str], instance_path: str) -> dict[str, An
 {%- if cookiecutter.session_store == "filesystem" %}
         "SESSION_DIR": environ.get("SESSION_DIR") or str(Path(instance_path) / "sessions"),
 {%- elif cookiecutter.session_store == "redis" %}
-        "REDIS_URL": environ.get("REDIS_URL") or (None if production else "redis://127.0.0.1:6379/0"),
+        "REDIS_URL": environ.get("REDIS_URL") or (None if production else LOCAL_REDIS),
         # Several services (or environments) can share one Redis under different prefixes.
-        "SESSION_KEY_PREFIX": environ.get("SESSION_KEY_PREFIX")
-        or "{{ cookiecutter.package_name }}:session:",
+        "SESSION_KEY_PREFIX": environ.get("SESSION_KEY_PREFIX") or SESSION_KEY_PREFIX,
 {%- endif %}
         "LOG_LEVEL": _log_level(environ),
         "BACKGROUND_THREADS": _int(environ, "BACKGROUND_THREADS", 4),

@@ -150,7 +150,8 @@ class FlaskContext:
 
     def init_app(self, app: Flask) -> None:
         self.response_header = app.config.setdefault(
-            "CORRELATION_ID_HEADER", "{{ cookiecutter.correlation_header }}"
+            "CORRELATION_ID_HEADER",
+            "{{ cookiecutter.correlation_header }}",
         )
         # Order matters: the first valid value wins.
         headers = app.config.setdefault(

@@ -75,9 +75,7 @@ def handle_http_error(error: HTTPException) -> ResponseReturnValue:
         if dependency is not None:
             return unavailable(dependency, original)
         # Flask has already logged this one with its traceback.
-    response = error_response(
-        error.code or 500, _error_code(error.name), error.description or ""
-    )
+    response = error_response(error.code or 500, _error_code(error.name), error.description or "")
     # Keep what the exception says about the protocol (Allow on 405, Retry-After...).
     for name, value in error.get_headers():
         if name.lower() != "content-type":
@@ -87,9 +85,7 @@ def handle_http_error(error: HTTPException) -> ResponseReturnValue:
 
 def handle_unexpected(error: Exception) -> Response:
     log.error("unhandled error", exc_info=error)
-    return error_response(
-        500, "internal_server_error", "The server could not handle the request."
-    )
+    return error_response(500, "internal_server_error", "The server could not handle the request.")
 
 
 def init_app(app: Flask) -> None:

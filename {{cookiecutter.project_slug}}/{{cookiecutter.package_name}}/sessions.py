@@ -60,9 +60,7 @@ class ServiceSessionInterface(CacheLibSessionInterface):  # type: ignore[misc]
 def _interface(app: Flask) -> ServiceSessionInterface:
     # threshold=0: never evict. The default (500) silently logs the oldest users out.
     store = FileSystemCache(app.config["SESSION_DIR"], threshold=0, mode=0o600)
-    return ServiceSessionInterface(
-        app, client=store, key_prefix="", serialization_format="json"
-    )
+    return ServiceSessionInterface(app, client=store, key_prefix="", serialization_format="json")
 
 
 def ping(app: Flask) -> None:
