@@ -161,6 +161,8 @@ def base_config(
         "APP_ENV": "testing",
         "SECRET_KEY": "a-test-secret-key-that-is-long-enough-for-production",
         "DATABASE_URL": database_url,
+        # Each app counts login attempts on its own: tests log in far more than people do.
+        "RATELIMIT_STORAGE_URI": "memory://",
 {%- if cookiecutter.session_store == "redis" %}
         "REDIS_URL": redis_url,
         "SESSION_KEY_PREFIX": SESSION_KEY_PREFIX,

@@ -27,6 +27,7 @@ from . import (
     jobs,
 {%- endif %}
     logs,
+    ratelimit,
     security,
     sessions,
     users,
@@ -45,6 +46,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)  # engine; get_db() Session on g; teardown_db
     sessions.init_app(app)  # server-side sessions (Flask-Session)
     auth.init_app(app)  # flask-login and /auth
+    ratelimit.init_app(app)  # login attempts per client and per account
     csrf.init_app(app)  # CSRF token for session-authenticated writes
     users.init_app(app)  # create-user command
     background.init_app(app)  # threads that carry the context

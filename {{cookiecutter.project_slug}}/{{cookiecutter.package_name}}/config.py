@@ -24,6 +24,7 @@ WEAK_SECRET_KEYS = frozenset(
     {"change-me", "changeme", "secret", "dev", "development", "test", "testing", "please-change"}
 )
 MIN_SECRET_KEY_LENGTH = 32
+RATELIMIT_KEY_PREFIX = "{{ cookiecutter.package_name }}:ratelimit"
 {%- if cookiecutter.database == "sqlite" %}
 SQLITE_FILE = "{{ cookiecutter.package_name }}.sqlite3"
 {%- elif cookiecutter.database == "postgresql" %}
@@ -107,6 +108,16 @@ def from_environ(environ: Mapping[str, str], instance_path: str) -> dict[str, An
 {%- endif %}
         "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", 1024 * 1024),
         "TRUSTED_PROXY_HOPS": _int(environ, "TRUSTED_PROXY_HOPS", 0),
+        "LOGIN_RATE_LIMIT_PER_CLIENT": environ.get("LOGIN_RATE_LIMIT_PER_CLIENT") or "20/minute",
+        "LOGIN_RATE_LIMIT_PER_ACCOUNT": environ.get("LOGIN_RATE_LIMIT_PER_ACCOUNT") or "5/minute",
+        "RATELIMIT_KEY_PREFIX": environ.get("RATELIMIT_KEY_PREFIX") or RATELIMIT_KEY_PREFIX,
+{%- if cookiecutter.session_store == "redis" %}
+        "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI")
+        or environ.get("REDIS_URL")
+        or LOCAL_REDIS,
+{%- else %}
+        "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI") or "memory://",
+{%- endif %}
         "PERMANENT_SESSION_LIFETIME": timedelta(
             seconds=_int(environ, "SESSION_LIFETIME_SECONDS", 8 * 3600)
         ),
