@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+{% if cookiecutter.database != "sqlite" or cookiecutter.session_store == "redis" -%}
+import socket
+import threading
+{% endif -%}
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager{% if cookiecutter.database != "sqlite" or cookiecutter.session_store == "redis" %}, suppress{% endif %}
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -41,3 +45,59 @@ def count_checkouts(engine: Engine) -> Iterator[list[int]]:
         yield counter
     finally:
         event.remove(engine, "checkout", on_checkout)
+{%- if cookiecutter.database != "sqlite" or cookiecutter.session_store == "redis" %}
+
+
+class TcpProxy:
+    """A real server's stand-in on a port of its own, which a test can take down and bring
+    back: an outage without touching the shared server."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.port = 0
+        self._listener: socket.socket | None = None
+        self._connections: list[socket.socket] = []
+
+    def start(self) -> None:
+        listener = socket.create_server(("127.0.0.1", self.port))
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def stop(self) -> None:
+        """Refuse new connections and cut the open ones, as a crashed server would."""
+        if self._listener is not None:
+            # shutdown() wakes the thread blocked in accept(); close() alone would not.
+            with suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
+            self._listener.close()
+            self._listener = None
+        for connection in self._connections:
+            with suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
+        self._connections.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            self._connections += [client, server]
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+{%- endif %}

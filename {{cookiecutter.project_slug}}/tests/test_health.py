@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+{%- if cookiecutter.session_store == "redis" %}
+from urllib.parse import urlsplit
+{%- endif %}
 {%- if cookiecutter.session_store == "filesystem" %}
 from pathlib import Path
 {%- endif %}
 
 from flask import Flask
 from flask.testing import FlaskClient
+{%- if cookiecutter.database != "sqlite" %}
+from sqlalchemy.engine import make_url
+{%- endif %}
 
 from {{ cookiecutter.package_name }}.db import get_database
 
-from .helpers import {% if cookiecutter.session_store == "redis" %}UNREACHABLE_REDIS_URL, count_checkouts{% else %}PASSWORD, count_checkouts{% endif %}
+from .helpers import (
+{%- if cookiecutter.session_store == "filesystem" %}
+    PASSWORD,
+{%- endif %}
+{%- if cookiecutter.session_store == "redis" %}
+    UNREACHABLE_REDIS_URL,
+{%- endif %}
+{%- if cookiecutter.database != "sqlite" or cookiecutter.session_store == "redis" %}
+    TcpProxy,
+{%- endif %}
+    count_checkouts,
+{%- if cookiecutter.session_store == "redis" %}
+    login,
+{%- endif %}
+)
 
 HEADER = "{{ cookiecutter.correlation_header }}"
 
@@ -111,4 +131,51 @@ def test_a_session_that_cannot_be_written_is_503_not_a_silent_logout(
     assert response.status_code == 503
     assert response.json is not None
     assert response.json["message"] == "The session store is unavailable."
+{%- endif %}
+{%- if cookiecutter.database != "sqlite" %}
+
+
+def test_the_database_comes_back_without_a_restart(
+    app_factory: Callable[..., Flask], database_url: str
+) -> None:
+    url = make_url(database_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or {{ 5432 if cookiecutter.database == "postgresql" else 3306 }})
+    proxy.start()
+    try:
+        through_proxy = url.set(host="127.0.0.1", port=proxy.port)
+        app = app_factory(DATABASE_URL=through_proxy.render_as_string(hide_password=False))
+        client = app.test_client()
+        assert client.get("/items").status_code == 200
+        proxy.stop()
+        assert client.get("/items").status_code == 503
+        assert client.get("/readyz").status_code == 503
+        assert client.get("/healthz").status_code == 200
+        proxy.start()  # the same process, no restart
+        assert client.get("/items").status_code == 200
+        assert client.get("/readyz").status_code == 200
+    finally:
+        proxy.stop()
+{%- endif %}
+{%- if cookiecutter.session_store == "redis" %}
+
+
+def test_redis_comes_back_without_a_restart(
+    app_factory: Callable[..., Flask], redis_url: str, user_email: str
+) -> None:
+    parsed = urlsplit(redis_url)
+    proxy = TcpProxy(parsed.hostname or "127.0.0.1", parsed.port or 6379)
+    proxy.start()
+    try:
+        through_proxy = parsed._replace(netloc=f"127.0.0.1:{proxy.port}").geturl()
+        app = app_factory(REDIS_URL=through_proxy, PROPAGATE_EXCEPTIONS=False)
+        client = app.test_client()
+        login(client, user_email)
+        assert client.get("/auth/me").status_code == 200
+        proxy.stop()
+        assert client.get("/auth/me").status_code == 503
+        assert client.get("/items", headers={"Cookie": ""}).status_code in {200, 503}
+        proxy.start()
+        assert client.get("/auth/me").status_code == 200  # the session itself survived
+    finally:
+        proxy.stop()
 {%- endif %}

@@ -1,0 +1,93 @@
+"""Many clients at once against a real gunicorn with several workers and threads: every
+response, stored item and log line belongs to its own request and user. Zero cross-talk."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from .rendering import render, run
+from .servers import REDIS_URL, require, throwaway_database, throwaway_redis_namespace
+from .services import Client, Service, gunicorn
+
+pytestmark = pytest.mark.slow
+USERS = 8
+ITEMS_PER_USER = 6
+
+
+@pytest.fixture
+def service(tmp_path: Path, environment_for: Callable[[Path], Path]) -> Iterator[Service]:
+    require("postgresql")
+    require("redis")
+    project = render(tmp_path, {"database": "postgresql", "session_store": "redis"})
+    bin_dir = environment_for(project) / "bin"
+    python = bin_dir / "python"
+    with ExitStack() as stack:
+        namespace = stack.enter_context(throwaway_redis_namespace(python))
+        env = {
+            "APP_ENV": "production",
+            "SECRET_KEY": uuid.uuid4().hex * 2,
+            "DATABASE_URL": stack.enter_context(throwaway_database(python, "postgresql")),
+            "REDIS_URL": REDIS_URL,
+            "SESSION_KEY_PREFIX": f"{namespace}:session:",
+            "RATELIMIT_KEY_PREFIX": f"{namespace}:ratelimit",
+            "WEB_CONCURRENCY": "2",
+            "WEB_THREADS": "4",
+        }
+        flask = [str(bin_dir / "flask"), "--app", project.name.replace("-", "_")]
+        run([*flask, "init-db"], cwd=project, env=env)
+        for n in range(USERS):
+            run(
+                [*flask, "create-user", f"user{n}@example.com", "--password", "pw-0123456789"],
+                cwd=project,
+                env=env,
+            )
+        service = gunicorn(project, bin_dir, env)
+        stack.callback(service.stop)
+        yield service.start()
+
+
+def test_concurrent_clients_never_see_each_others_context(service: Service) -> None:
+    def one_user(n: int) -> tuple[int, list[tuple[str, dict[str, object], dict[str, str]]]]:
+        client = Client(service.url)
+        status, _, body = client.call(
+            "POST", "/auth/login", {"email": f"user{n}@example.com", "password": "pw-0123456789"}
+        )
+        assert status == 200, body
+        results = []
+        for k in range(ITEMS_PER_USER):
+            correlation_id = f"user{n}-request{k}"
+            status, headers, item = client.call(
+                "POST",
+                "/items",
+                {"name": correlation_id},
+                {"X-CSRF-Token": body["csrf_token"], "X-Correlation-ID": correlation_id},
+            )
+            assert status == 201, item
+            results.append((correlation_id, item, headers))
+        return int(body["user"]["id"]), results
+
+    with ThreadPoolExecutor(USERS) as pool:
+        outcomes = list(pool.map(one_user, range(USERS)))
+    service.stop()
+
+    owner_of = {}
+    for user_id, results in outcomes:
+        for correlation_id, item, headers in results:
+            assert headers["X-Correlation-ID"] == correlation_id
+            assert item["correlation_id"] == correlation_id
+            assert item["created_by"] == user_id
+            owner_of[correlation_id] = str(user_id)
+    lines = [line for line in service.log_lines() if line.get("correlation_id") in owner_of]
+    app_lines = [line for line in lines if line.get("logger") != "gunicorn.access"]
+    assert len(app_lines) == USERS * ITEMS_PER_USER  # one access line per request
+    crossed = [
+        line for line in app_lines if line.get("user_id") != owner_of[line["correlation_id"]]
+    ]
+    assert crossed == []
+    assert len(lines) == 2 * USERS * ITEMS_PER_USER  # and one gunicorn access line each
