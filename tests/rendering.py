@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import sys
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 
 from cookiecutter.main import cookiecutter
 
@@ -20,6 +22,15 @@ TEMPLATE_DIR = ROOT / "{{cookiecutter.project_slug}}"
 ANSWERS: dict[str, object] = json.loads((ROOT / "cookiecutter.json").read_text())
 # Jinja that must never survive rendering; GitHub Actions' own ${{ ... }} expressions may.
 LEFTOVER_MARKER = re.compile(r"(?<!\$)\{\{|\{%|%\}|\{#|cookiecutter")
+
+
+def load_hook(name: str) -> ModuleType:
+    """A hook script as a module, so its small functions can be tested one by one."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "hooks" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def render(output_dir: Path, answers: Mapping[str, str] | None = None) -> Path:

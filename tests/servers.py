@@ -7,7 +7,7 @@ import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -58,6 +58,20 @@ def _admin(python: Path, database: str, sql: str) -> None:
     )
     url = POSTGRES_URL if database == "postgresql" else MYSQL_URL
     subprocess.run([str(python), "-c", script, url, sql], check=True, timeout=60)
+
+
+def production_env(stack: ExitStack, python: Path, database: str) -> dict[str, str]:
+    """Production settings on a throwaway database and Redis namespace of the real servers,
+    all removed when `stack` closes."""
+    namespace = stack.enter_context(throwaway_redis_namespace(python))
+    return {
+        "APP_ENV": "production",
+        "SECRET_KEY": uuid.uuid4().hex * 2,
+        "DATABASE_URL": stack.enter_context(throwaway_database(python, database)),
+        "REDIS_URL": REDIS_URL,
+        "SESSION_KEY_PREFIX": f"{namespace}:session:",
+        "RATELIMIT_KEY_PREFIX": f"{namespace}:ratelimit",
+    }
 
 
 @contextmanager

@@ -105,6 +105,20 @@ def gunicorn_command(package: str) -> list[str]:
     return ["gunicorn", "-c", "gunicorn.conf.py", f"{package}:create_app()"]
 
 
+def prepare(project: Path, bin_dir: Path, env: dict[str, str], emails: list[str]) -> None:
+    """Build the schema and create users (password pw-0123456789), as an operator would."""
+    flask = [str(bin_dir / "flask"), "--app", project.name.replace("-", "_")]
+    subprocess.run([*flask, "init-db"], cwd=project, env={**os.environ, **env}, check=True)
+    for email in emails:
+        subprocess.run(
+            [*flask, "create-user", email, "--password", "pw-0123456789"],
+            cwd=project,
+            env={**os.environ, **env},
+            check=True,
+            capture_output=True,
+        )
+
+
 def gunicorn(project: Path, bin_dir: Path, env: dict[str, str]) -> Service:
     program, *arguments = gunicorn_command(project.name.replace("-", "_"))
     return Service(project, [str(bin_dir / program), *arguments], env)

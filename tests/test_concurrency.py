@@ -3,7 +3,6 @@ response, stored item and log line belongs to its own request and user. Zero cro
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -11,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from .rendering import render, run
-from .servers import REDIS_URL, require, throwaway_database, throwaway_redis_namespace
-from .services import Client, Service, gunicorn
+from .rendering import render
+from .servers import production_env, require
+from .services import Client, Service, gunicorn, prepare
 
 pytestmark = pytest.mark.slow
 USERS = 8
@@ -26,27 +25,13 @@ def service(tmp_path: Path, environment_for: Callable[[Path], Path]) -> Iterator
     require("redis")
     project = render(tmp_path, {"database": "postgresql", "session_store": "redis"})
     bin_dir = environment_for(project) / "bin"
-    python = bin_dir / "python"
     with ExitStack() as stack:
-        namespace = stack.enter_context(throwaway_redis_namespace(python))
         env = {
-            "APP_ENV": "production",
-            "SECRET_KEY": uuid.uuid4().hex * 2,
-            "DATABASE_URL": stack.enter_context(throwaway_database(python, "postgresql")),
-            "REDIS_URL": REDIS_URL,
-            "SESSION_KEY_PREFIX": f"{namespace}:session:",
-            "RATELIMIT_KEY_PREFIX": f"{namespace}:ratelimit",
+            **production_env(stack, bin_dir / "python", "postgresql"),
             "WEB_CONCURRENCY": "2",
             "WEB_THREADS": "4",
         }
-        flask = [str(bin_dir / "flask"), "--app", project.name.replace("-", "_")]
-        run([*flask, "init-db"], cwd=project, env=env)
-        for n in range(USERS):
-            run(
-                [*flask, "create-user", f"user{n}@example.com", "--password", "pw-0123456789"],
-                cwd=project,
-                env=env,
-            )
+        prepare(project, bin_dir, env, [f"user{n}@example.com" for n in range(USERS)])
         service = gunicorn(project, bin_dir, env)
         stack.callback(service.stop)
         yield service.start()

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 from cookiecutter.exceptions import FailedHookException
 
-from .rendering import ANSWERS, ROOT, render
+from .rendering import ANSWERS, load_hook, render
 
-spec = importlib.util.spec_from_file_location(
-    "pre_gen_project", ROOT / "hooks" / "pre_gen_project.py"
-)
-assert spec and spec.loader
-hook = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(hook)
+hook = load_hook("pre_gen_project")
 
 GOOD = {
     "project_name": "Example Service",

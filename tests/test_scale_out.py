@@ -8,7 +8,6 @@ import re
 import shutil
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -16,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from .rendering import render, run
-from .servers import REDIS_URL, require, throwaway_database, throwaway_redis_namespace
-from .services import Client, Service, free_port, gunicorn
+from .rendering import render
+from .servers import production_env, require
+from .services import Client, Service, free_port, gunicorn, prepare
 
 pytestmark = pytest.mark.slow
 NGINX_CONF = """
@@ -90,26 +89,14 @@ def cluster(
     require("redis")
     project = render(tmp_path / "render", answers)
     bin_dir = environment_for(project) / "bin"
-    python = bin_dir / "python"
     with ExitStack() as stack:
-        namespace = stack.enter_context(throwaway_redis_namespace(python))
         env = {
-            "APP_ENV": "production",
-            "SECRET_KEY": uuid.uuid4().hex * 2,
-            "DATABASE_URL": stack.enter_context(throwaway_database(python, answers["database"])),
-            "REDIS_URL": REDIS_URL,
-            "SESSION_KEY_PREFIX": f"{namespace}:session:",
+            **production_env(stack, bin_dir / "python", answers["database"]),
             "TRUSTED_PROXY_HOPS": "1",
             "WEB_CONCURRENCY": "1",
             "WEB_THREADS": "4",
         }
-        flask = [str(bin_dir / "flask"), "--app", project.name.replace("-", "_")]
-        run([*flask, "init-db"], cwd=project, env=env)
-        run(
-            [*flask, "create-user", "ada@example.com", "--password", "pw-0123456789"],
-            cwd=project,
-            env=env,
-        )
+        prepare(project, bin_dir, env, ["ada@example.com"])
         instances = [gunicorn(project, bin_dir, env), gunicorn(project, bin_dir, env)]
         for instance in instances:
             stack.callback(instance.stop)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -10,14 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from .rendering import ROOT, render
+from .rendering import load_hook, render
 
-spec = importlib.util.spec_from_file_location(
-    "post_gen_project", ROOT / "hooks" / "post_gen_project.py"
-)
-assert spec and spec.loader
-post_gen = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(post_gen)
+post_gen = load_hook("post_gen_project")
 
 # The commands every CI flavour must run, each provided by the project's dev extra.
 CHECKS = {
