@@ -18,9 +18,12 @@ pytestmark = pytest.mark.slow
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 
 
-@pytest.fixture(scope="module")
+# One thread per worker makes gunicorn use its sync worker; more, its gthread worker.
+@pytest.fixture(scope="module", params=["1", "4"], ids=["sync", "gthread"])
 def chain(
-    tmp_path_factory: pytest.TempPathFactory, environment_for: Callable[[Path], Path]
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    environment_for: Callable[[Path], Path],
 ) -> Iterator[tuple[Service, Service]]:
     services = []
     downstream = ""
@@ -31,7 +34,7 @@ def chain(
             "APP_ENV": "production",
             "SECRET_KEY": uuid.uuid4().hex * 2,
             "WEB_CONCURRENCY": "2",
-            "WEB_THREADS": "4",
+            "WEB_THREADS": request.param,
             "DOWNSTREAM_URLS": downstream,
         }
         run(
