@@ -18,7 +18,6 @@ from types import ModuleType
 from cookiecutter.main import cookiecutter
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE_DIR = ROOT / "{{cookiecutter.project_slug}}"
 ANSWERS: dict[str, object] = json.loads((ROOT / "cookiecutter.json").read_text())
 # Jinja that must never survive rendering; GitHub Actions' own ${{ ... }} expressions may.
 LEFTOVER_MARKER = re.compile(r"(?<!\$)\{\{|\{%|%\}|\{#|cookiecutter")
