@@ -8,8 +8,10 @@ import threading
 {% endif -%}
 from collections.abc import Iterator
 from contextlib import contextmanager{% if cookiecutter.database != "sqlite" or cookiecutter.session_store == "redis" %}, suppress{% endif %}
+from dataclasses import dataclass
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, event
 
@@ -45,6 +47,51 @@ def count_checkouts(engine: Engine) -> Iterator[list[int]]:
         yield counter
     finally:
         event.remove(engine, "checkout", on_checkout)
+
+
+@dataclass
+class StoreCalls:
+    reads: int = 0
+    writes: int = 0
+
+
+class _CountingStore:
+    """Stands in for the session store's client and counts what the session interface asks."""
+
+    READS = frozenset({"get", "has", "exists", "ttl"})
+    WRITES = frozenset({"set", "add", "delete", "expire", "setex", "set_many", "delete_many"})
+
+    def __init__(self, store: Any, calls: StoreCalls) -> None:
+        self._store = store
+        self._calls = calls
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._store, name)
+        if name not in self.READS | self.WRITES:
+            return attribute
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            if name in self.READS:
+                self._calls.reads += 1
+            else:
+                self._calls.writes += 1
+            return attribute(*args, **kwargs)
+
+        return counted
+
+
+@contextmanager
+def count_session_store(app: Flask) -> Iterator[StoreCalls]:
+    """Counts reads and writes of the session store while the block runs."""
+    interface = app.session_interface
+    attribute = "{{ 'cache' if cookiecutter.session_store == 'filesystem' else 'client' }}"
+    store = getattr(interface, attribute)
+    calls = StoreCalls()
+    setattr(interface, attribute, _CountingStore(store, calls))
+    try:
+        yield calls
+    finally:
+        setattr(interface, attribute, store)
 {%- if cookiecutter.database != "sqlite" or cookiecutter.session_store == "redis" %}
 
 

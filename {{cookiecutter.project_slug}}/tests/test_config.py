@@ -54,6 +54,24 @@ def test_environment_values_are_read() -> None:
     assert config["APP_ENV"] == "production"
 
 
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, False),  # production: gunicorn writes the access line
+        ({"APP_ENV": "development"}, True),
+        ({"ACCESS_LOG": "on"}, True),
+        ({"APP_ENV": "testing", "ACCESS_LOG": "0"}, False),
+    ],
+)
+def test_access_log_setting(environ: dict[str, str], expected: bool) -> None:
+    assert from_environ(environ, "/srv/instance")["ACCESS_LOG"] is expected
+
+
+def test_flags_must_be_flags() -> None:
+    with pytest.raises(ConfigError, match="ACCESS_LOG"):
+        from_environ({"ACCESS_LOG": "sometimes"}, "/srv/instance")
+
+
 def test_production_cookies_and_headers(app_factory: Callable[..., Flask], user_email: str) -> None:
     client = app_factory(APP_ENV="production", SECRET_KEY=STRONG_KEY).test_client()
     response = client.post(

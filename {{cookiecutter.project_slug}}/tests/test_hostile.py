@@ -75,12 +75,12 @@ def test_a_chunked_body_over_the_limit_is_413(app_factory: Callable[..., Flask])
 
 
 def test_one_access_record_per_request(client: FlaskClient, log_records: Records) -> None:
-    client.get("/healthz")
+    client.get("/items")
     client.get("/nowhere")
     client.post("/auth/login", data="{bad", headers={"Content-Type": "application/json"})
     access = [r for r in log_records() if r["logger"].endswith(".access")]
     assert [(r["path"], r["status"]) for r in access] == [
-        ("/healthz", 200),
+        ("/items", 200),
         ("/nowhere", 404),
         ("/auth/login", 400),
     ]

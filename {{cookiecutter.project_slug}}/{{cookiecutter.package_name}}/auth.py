@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar, cast
 
 import flask_login
-from flask import Blueprint, Flask, Response, abort, current_app, session
+from flask import Blueprint, Flask, abort, current_app, session
 from flask_login import LoginManager, current_user, login_user, logout_user
 
 from . import payload
@@ -27,11 +27,13 @@ class SessionOnlyLoginManager(LoginManager):  # type: ignore[misc]
     decoder raises (a 500) on a forged non-ASCII one: such a cookie is simply ignored.
     """
 
+    def init_app(self, app: Flask, add_context_processor: bool = False) -> None:
+        # flask-login's own init_app adds an after_request hook, run for every request, that
+        # only maintains remember cookies (and a template context processor: no templates).
+        app.login_manager = self  # type: ignore[attr-defined]
+
     def _load_user_from_remember_cookie(self, _cookie: str) -> None:
         return None
-
-    def _update_remember_cookie(self, response: Response) -> Response:
-        return response
 
 
 login_manager = SessionOnlyLoginManager()

@@ -26,6 +26,9 @@ WEAK_SECRET_KEYS = frozenset(
 MIN_SECRET_KEY_LENGTH = 32
 RATELIMIT_KEY_PREFIX = "{{ cookiecutter.package_name }}:ratelimit"
 {%- if cookiecutter.database == "sqlite" %}
+# Health probes answer without the session store, even when a client sends a cookie, and
+# their access-log lines are DEBUG.
+PROBE_PATHS = frozenset({"/healthz", "/readyz"})
 SQLITE_FILE = "{{ cookiecutter.package_name }}.sqlite3"
 {%- elif cookiecutter.database == "postgresql" %}
 LOCAL_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/{{ cookiecutter.package_name }}"
@@ -60,6 +63,17 @@ def _urls(environ: Mapping[str, str], name: str) -> list[str]:
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"{name} must list http:// or https:// URLs, not {url!r}")
     return urls
+
+
+def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (environ.get(name) or "").strip().lower()
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    if raw:
+        raise ConfigError(f"{name} must be true or false (1/0, yes/no, on/off), not {raw!r}")
+    return default
 
 
 def _log_level(environ: Mapping[str, str]) -> str:
@@ -99,6 +113,9 @@ def from_environ(environ: Mapping[str, str], instance_path: str) -> dict[str, An
         "SESSION_KEY_PREFIX": environ.get("SESSION_KEY_PREFIX") or SESSION_KEY_PREFIX,
 {%- endif %}
         "LOG_LEVEL": _log_level(environ),
+        # In production gunicorn writes each request's access line (gunicorn.conf.py); the
+        # app writing its own too would double the lines and their cost.
+        "ACCESS_LOG": _flag(environ, "ACCESS_LOG", not production),
         "BACKGROUND_THREADS": _int(environ, "BACKGROUND_THREADS", 4),
         "DOWNSTREAM_URLS": _urls(environ, "DOWNSTREAM_URLS"),
 {%- if cookiecutter.background_jobs == "celery" %}

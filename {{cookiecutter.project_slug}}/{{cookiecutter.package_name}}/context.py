@@ -18,8 +18,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, Self, TypeVar, cast
 
 import click
-from flask import Flask, Response, current_app, g, has_request_context, request, session
+from flask import Flask, current_app, g, has_request_context, request
 from flask.cli import with_appcontext
+from flask.globals import request_ctx
 from flask_login import current_user
 from werkzeug.local import LocalProxy
 
@@ -39,8 +40,6 @@ class Context:
     ) -> None:
         self.correlation_id = correlation_id
         self.started = time.perf_counter()
-        # The user id found in the session when the request started (see begin_request).
-        self.session_user_id: str | None = None
         # Outside a request (a thread, a job) the work runs for the user who started it.
         self._inherited_user_id = user_id
         self._trace_id = trace_id
@@ -98,14 +97,11 @@ class Context:
 
         A log line must never be the reason a user is loaded from the database, so this
         reads the user flask-login already loaded (it changes at login and logout), or else
-        the id the session held when the request started.
+        the id the session holds.
         """
         if not has_request_context():
             return self._inherited_user_id
-        user = g.get("_login_user")
-        if user is not None:
-            return cast(str, user.get_id()) if user.is_authenticated else None
-        return self.session_user_id
+        return request_user_id()
 
     @property
     def method(self) -> str | None:
@@ -123,10 +119,21 @@ class Context:
 def session_user_id() -> str | None:
     """The user id stored in the session by flask-login, read without loading the user.
 
-    Only for code that runs after the session was opened (hooks, views): when the session
-    store fails, error handlers and log lines run without a session.
+    None outside a request, and when the session store failed to open the session (error
+    handlers and log lines then run without one).
     """
-    return cast(str | None, session.get(_SESSION_USER_KEY))
+    if not has_request_context():
+        return None
+    opened = request_ctx.session
+    return None if opened is None else cast(str | None, opened.get(_SESSION_USER_KEY))
+
+
+def request_user_id() -> str | None:
+    """In a request: the user flask-login already loaded, else the id the session holds."""
+    user = g.get("_login_user")
+    if user is not None:
+        return cast(str, user.get_id()) if user.is_authenticated else None
+    return session_user_id()
 
 
 class ServiceContext(Context):
@@ -143,41 +150,37 @@ class FlaskContext:
 
     def __init__(self, app: Flask | None = None, context_class: type[Context] = Context) -> None:
         self.context_class = context_class
-        self.incoming_headers: tuple[str, ...] = ()
-        self.response_header = ""
+        self.reader = correlation.Reader(())
         if app is not None:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        self.response_header = app.config.setdefault(
+        response_header = app.config.setdefault(
             "CORRELATION_ID_HEADER",
             "{{ cookiecutter.correlation_header }}",
         )
         # Order matters: the first valid value wins.
         headers = app.config.setdefault(
             "CORRELATION_ID_HEADERS",
-            [self.response_header, "X-Request-ID", correlation.TRACEPARENT],
+            [response_header, "X-Request-ID", correlation.TRACEPARENT],
         )
-        self.incoming_headers = tuple(dict.fromkeys(headers))
+        self.reader = correlation.Reader(headers)
         app.extensions["context"] = self
-        # Created by the first hook, so that its clock covers every hook and the view.
-        app.before_request(self.begin_request)
-        app.after_request(self.echo_correlation_id)
+        # No before_request hook: the id is chosen once, in the WSGI layer, and the context
+        # object itself is only built when something reads it.
+        app.wsgi_app = correlation.CorrelationIdMiddleware(  # type: ignore[method-assign]
+            app.wsgi_app, self.reader, response_header
+        )
 
     def create(self) -> Context:
-        correlation_id = None
-        if has_request_context():
-            correlation_id = correlation.from_headers(request.headers, self.incoming_headers)
-        return self.context_class(correlation_id or correlation.new_id())
-
-    def begin_request(self) -> None:
-        # The session is open by now; remember who it says the user is, for log lines.
-        get_current_context().session_user_id = session_user_id()
-
-    def echo_correlation_id(self, response: Response) -> Response:
-        # after_request also runs for responses built by error handlers, 500s included.
-        response.headers[self.response_header] = get_current_context().correlation_id
-        return response
+        if not has_request_context():
+            return self.context_class(correlation.new_id())
+        environ = request.environ
+        # A request built without the middleware (app.test_request_context) reads its headers.
+        correlation_id = environ.get(correlation.ENVIRON_ID) or self.reader(environ)
+        context = self.context_class(correlation_id or correlation.new_id())
+        context.started = environ.get(correlation.ENVIRON_STARTED, context.started)
+        return context
 
 
 def restore_context(snapshot: Mapping[str, Any]) -> Context:

@@ -1,7 +1,9 @@
-"""Correlation ids: which incoming value to trust, and how to make a new one.
+"""Correlation ids: which incoming value to trust, how to make a new one, and the WSGI
+middleware that gives every request one before Flask starts and echoes it on every response.
 
 Written by hand because the published extensions each miss something this service needs
-(validation, the response header, traceparent, Flask 3 support); it is a few pure functions.
+(validation, the response header, traceparent, Flask 3 support) and cost several times more
+per request (see docs/PERFORMANCE.md of the template); it is a few pure functions.
 """
 
 from __future__ import annotations
@@ -9,9 +11,12 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
-from werkzeug.datastructures import Headers
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 # An allow-list with a length cap rather than a UUID check: nginx's $request_id and W3C
 # trace ids are 32 hex characters, and stdlib UUID parsing accepts braces, "urn:uuid:"
@@ -20,6 +25,10 @@ _VALID_ID = re.compile(r"[A-Za-z0-9._:+/=-]{1,128}")
 _TRACE_ID = re.compile(r"[0-9a-f]{32}")
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
 TRACEPARENT = "traceparent"
+# Where the middleware leaves the id and the arrival time for the context (and for gunicorn's
+# access log, which can print any WSGI environ key).
+ENVIRON_ID = "{{ cookiecutter.package_name }}.correlation_id"
+ENVIRON_STARTED = "{{ cookiecutter.package_name }}.started"
 
 
 def new_id() -> str:
@@ -55,16 +64,59 @@ def trace_id_for(correlation_id: str) -> str:
     return hashlib.blake2b(correlation_id.encode(), digest_size=16).hexdigest()
 
 
-def from_headers(headers: Headers | Mapping[str, str], names: Iterable[str]) -> str | None:
-    """The first valid id among `names`, in order; invalid values are skipped, never kept."""
-    for name in names:
-        value = headers.get(name)
-        if not value:
-            continue
-        if name.lower() == TRACEPARENT:
-            found = trace_id(value)
-            if found is not None:
-                return found
-        elif is_valid(value):
-            return value
-    return None
+def _valid_or_none(value: str) -> str | None:
+    return value if is_valid(value) else None
+
+
+def environ_key(header: str) -> str:
+    """The WSGI environ key of a request header: X-Request-ID is HTTP_X_REQUEST_ID."""
+    return "HTTP_" + header.upper().replace("-", "_")
+
+
+class Reader:
+    """Picks the first valid id among headers, in order; invalid values are skipped, never kept.
+
+    Reads the WSGI environ directly: it runs for every request, before Flask parses anything.
+    """
+
+    def __init__(self, headers: Iterable[str]) -> None:
+        self.sources: tuple[tuple[str, Callable[[str], str | None]], ...] = tuple(
+            (environ_key(name), trace_id if name.lower() == TRACEPARENT else _valid_or_none)
+            for name in dict.fromkeys(headers)
+        )
+
+    def __call__(self, environ: Mapping[str, Any]) -> str | None:
+        for key, parse in self.sources:
+            value = environ.get(key)
+            if value:
+                found = parse(value)
+                if found is not None:
+                    return found
+        return None
+
+
+class CorrelationIdMiddleware:
+    """Gives each request its id and adds it to every response, 404s and 500s included.
+
+    WSGI rather than Flask hooks: start_response is the one place every response passes,
+    even one built after an after_request hook failed, and it costs a few dict operations.
+    """
+
+    def __init__(self, app: WSGIApplication, reader: Reader, response_header: str) -> None:
+        self.app = app
+        self.reader = reader
+        self.response_header = response_header
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes] | Iterator[bytes]:
+        correlation_id = self.reader(environ) or new_id()
+        environ[ENVIRON_ID] = correlation_id
+        environ[ENVIRON_STARTED] = time.perf_counter()
+        header = (self.response_header, correlation_id)
+
+        def start_with_id(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+            headers.append(header)
+            return start_response(status, headers, *args)
+
+        return self.app(environ, start_with_id)

@@ -7,18 +7,26 @@ Anonymous requests go on to get their 401 from the view.
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 
 from .context import session_user_id
 from .errors import error_response
 
-csrf = CSRFProtect()
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
-def protect_session_requests() -> None:
-    if session_user_id() is not None:
-        csrf.protect(apply_exemptions=True)
+class SessionCSRFProtect(CSRFProtect):  # type: ignore[misc]
+    """Flask-WTF's protection (run by its own before_request hook), demanded only of unsafe
+    requests whose session holds a logged-in user."""
+
+    def protect(self, apply_exemptions: bool = False) -> None:
+        if request.method in _SAFE_METHODS or session_user_id() is None:
+            return
+        super().protect(apply_exemptions=apply_exemptions)
+
+
+csrf = SessionCSRFProtect()
 
 
 def handle_csrf_error(error: CSRFError) -> Response:
@@ -31,7 +39,6 @@ def new_token() -> str:
 
 def init_app(app: Flask) -> None:
     app.config.update(
-        WTF_CSRF_CHECK_DEFAULT=False,
         WTF_CSRF_HEADERS=["X-CSRF-Token"],
         # Valid for the life of the session, which is renewed at every login.
         WTF_CSRF_TIME_LIMIT=None,
@@ -39,5 +46,4 @@ def init_app(app: Flask) -> None:
         WTF_CSRF_SSL_STRICT=False,
     )
     csrf.init_app(app)
-    app.before_request(protect_session_requests)
     app.register_error_handler(CSRFError, handle_csrf_error)

@@ -14,9 +14,12 @@ from typing import IO
 from flask import Flask, Response, g, has_app_context, request
 from pythonjsonlogger.json import JsonFormatter
 
-from .context import get_current_context
+from .config import PROBE_PATHS
+from .context import get_current_context, request_user_id
 
 _HANDLER_NAME = "{{ cookiecutter.package_name }}.json"
+# gunicorn's access log can print any WSGI environ key: this one carries the user id.
+ENVIRON_USER = "{{ cookiecutter.package_name }}.user_id"
 access_log = logging.getLogger("{{ cookiecutter.package_name }}.access")
 
 
@@ -52,6 +55,7 @@ class GunicornAccessFilter(logging.Filter):
         atoms = record.args if isinstance(record.args, dict) else {}
         correlation_id = atoms.get(self.atom)
         record.correlation_id = correlation_id if correlation_id not in (None, "-") else None
+        record.user_id = atoms.get("{" + ENVIRON_USER + "}e")
         record.method = atoms.get("m")
         record.path = atoms.get("U")
         record.status = atoms.get("s")
@@ -87,6 +91,14 @@ def configure_logging(level: str, stream: IO[str] | None = None) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
+def note_user_for_server(response: Response) -> Response:
+    """gunicorn writes its access line after the response, outside any context: leave it the
+    user id where it can read it."""
+    if request.path not in PROBE_PATHS:
+        request.environ[ENVIRON_USER] = request_user_id()
+    return response
+
+
 def remember_status(response: Response) -> Response:
     # after_request can run twice for one request (a failure while finishing the response
     # is handled and finished again): the last status is the one the client gets.
@@ -95,9 +107,17 @@ def remember_status(response: Response) -> Response:
 
 
 def log_request(_error: BaseException | None) -> None:
-    """The application's access log: exactly one record per request, at its very end."""
+    """The application's access log: exactly one record per request, at its very end.
+
+    Health probes arrive every few seconds from every load balancer and orchestrator: their
+    lines are DEBUG, so by default they cost neither a log line nor its formatting.
+    """
+    level = logging.DEBUG if request.path in PROBE_PATHS else logging.INFO
+    if not access_log.isEnabledFor(level):
+        return
     duration = time.perf_counter() - get_current_context().started
-    access_log.info(
+    access_log.log(
+        level,
         "request",
         extra={
             "method": request.method,
@@ -110,5 +130,8 @@ def log_request(_error: BaseException | None) -> None:
 
 def init_app(app: Flask) -> None:
     configure_logging(app.config["LOG_LEVEL"])
-    app.after_request(remember_status)
-    app.teardown_request(log_request)
+    if app.config["ACCESS_LOG"]:
+        app.after_request(remember_status)
+        app.teardown_request(log_request)
+    else:
+        app.after_request(note_user_for_server)

@@ -33,10 +33,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 {%- endif %}
 
+from .config import PROBE_PATHS
 from .errors import register_unavailable
 
-# Health probes must answer without the session store, even when a client sends a cookie.
-PROBE_PATHS = frozenset({"/healthz", "/readyz"})
 {%- if cookiecutter.session_store == "filesystem" %}
 
 
