@@ -124,8 +124,10 @@ def session_user_id() -> str | None:
     """
     if not has_request_context():
         return None
-    opened = request_ctx.session
-    return None if opened is None else cast(str | None, opened.get(_SESSION_USER_KEY))
+    # Read as Flask's own process_response reads it: `request_ctx.session` would mark the
+    # session accessed, which adds Vary: Cookie to the response, for a mere log line.
+    opened = request_ctx._session
+    return cast(str | None, opened.get(_SESSION_USER_KEY)) if opened else None
 
 
 def request_user_id() -> str | None:

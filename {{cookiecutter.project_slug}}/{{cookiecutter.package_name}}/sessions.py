@@ -18,12 +18,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from cachelib.file import FileSystemCache
-from flask import Flask, Request
+from flask import Flask, Request, Response
 from flask.sessions import SessionMixin
 from flask_session.cachelib import CacheLibSessionInterface
 {%- elif cookiecutter.session_store == "redis" %}
 
-from flask import Flask, Request
+from flask import Flask, Request, Response
 from flask.sessions import SessionMixin
 from flask_session.redis import RedisSessionInterface
 from redis import Redis
@@ -36,6 +36,28 @@ from redis.retry import Retry
 from .config import PROBE_PATHS
 from .errors import register_unavailable
 
+
+class LeanSessions:
+    """What this service adds to Flask-Session's interface, whatever the store."""
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        if request.path in PROBE_PATHS:
+            return self.make_null_session(app)  # type: ignore[attr-defined,no-any-return]
+        session = super().open_session(app, request)  # type: ignore[misc]
+        # Flask-Session's constructor marks a new session accessed (it sets `permanent`
+        # through the update callback), which would add Vary: Cookie to every response.
+        # Nothing has read this one yet.
+        session.accessed = False
+        return session  # type: ignore[no-any-return]
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        # Nothing to save or delete: Flask-Session would still work out the cookie settings
+        # and the store id before finding that out, on every anonymous request.
+        if not session and not session.modified:
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)  # type: ignore[misc]
 {%- if cookiecutter.session_store == "filesystem" %}
 
 
@@ -43,12 +65,7 @@ class SessionStoreError(OSError):
     """The session folder could not be written."""
 
 
-class ServiceSessionInterface(CacheLibSessionInterface):  # type: ignore[misc]
-    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
-        if request.path in PROBE_PATHS:
-            return self.make_null_session(app)  # type: ignore[no-any-return]
-        return super().open_session(app, request)  # type: ignore[no-any-return]
-
+class ServiceSessionInterface(LeanSessions, CacheLibSessionInterface):  # type: ignore[misc]
     def _upsert_session(self, lifetime: timedelta, session: SessionMixin, store_id: str) -> None:
         # cachelib reports a failed write only by returning False; losing a login silently
         # is worse than a 503.
@@ -69,11 +86,8 @@ def ping(app: Flask) -> None:
 {%- elif cookiecutter.session_store == "redis" %}
 
 
-class ServiceSessionInterface(RedisSessionInterface):  # type: ignore[misc]
-    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
-        if request.path in PROBE_PATHS:
-            return self.make_null_session(app)  # type: ignore[no-any-return]
-        return super().open_session(app, request)  # type: ignore[no-any-return]
+class ServiceSessionInterface(LeanSessions, RedisSessionInterface):  # type: ignore[misc]
+    """Sessions in Redis, shared by every instance."""
 
 
 def _interface(app: Flask) -> ServiceSessionInterface:
