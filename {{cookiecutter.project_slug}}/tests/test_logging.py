@@ -11,7 +11,8 @@ from typing import Any
 from flask import Flask, current_app, request
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }}.logs import ENVIRON_USER, GunicornAccessFilter
+from {{ cookiecutter.package_name }}.context import ENVIRON_USER
+from {{ cookiecutter.package_name }}.logs import GunicornAccessFilter
 
 from .helpers import login
 

@@ -29,7 +29,10 @@ from . import correlation
 _G_KEY = "_context"
 Command = TypeVar("Command", bound=Callable[..., Any])
 # flask-login keeps the logged-in user's id under this session key.
-_SESSION_USER_KEY = "_user_id"
+SESSION_USER_KEY = "_user_id"
+# Where the session interface leaves that id for the server's access line, which is written
+# after the response, outside any context (logs.GunicornAccessFilter).
+ENVIRON_USER = "{{ cookiecutter.package_name }}.user_id"
 
 
 class Context:
@@ -124,10 +127,13 @@ def session_user_id() -> str | None:
     """
     if not has_request_context():
         return None
-    # Read as Flask's own process_response reads it: `request_ctx.session` would mark the
-    # session accessed, which adds Vary: Cookie to the response, for a mere log line.
+    # Read as Flask's own process_response reads it: `request_ctx.session`, and the
+    # session's own `get`, would mark the session accessed, which adds Vary: Cookie to the
+    # response, for a mere log line.
     opened = request_ctx._session
-    return cast(str | None, opened.get(_SESSION_USER_KEY)) if opened else None
+    if opened is None:
+        return None
+    return cast(str | None, dict.get(cast(dict[str, Any], opened), SESSION_USER_KEY))
 
 
 def request_user_id() -> str | None:

@@ -99,14 +99,15 @@ def create_db_engine(url: str, pool_size: int) -> Engine:
 {%- endif %}
     {% if cookiecutter.database == "sqlite" %}engine = {% else %}return {% endif %}create_engine(
         {% if cookiecutter.database == "sqlite" %}url{% else %}normalize_url(url){% endif %},
-        pool_pre_ping=True,
         pool_size=pool_size,
         pool_timeout=5,
-{%- if cookiecutter.database == "mysql" %}
-        # MySQL closes idle connections after wait_timeout (8 h by default).
-        pool_recycle=3600,
-{%- endif %}
 {%- if cookiecutter.database != "sqlite" %}
+        # No pool_pre_ping: it costs a round trip to the server on every checkout, that is
+        # on every request that queries. A connection the server dropped is found by the
+        # query that uses it (503), and SQLAlchemy then replaces every pooled connection.
+        # Retiring connections after 30 minutes keeps them younger than the idle timeouts
+        # of servers (MySQL's wait_timeout) and of the proxies and firewalls in between.
+        pool_recycle=1800,
         # Fail fast when the server is unreachable instead of holding a worker.
         connect_args={"connect_timeout": 3},
 {%- endif %}

@@ -15,11 +15,9 @@ from flask import Flask, Response, g, has_app_context, request
 from pythonjsonlogger.json import JsonFormatter
 
 from .config import PROBE_PATHS
-from .context import get_current_context, request_user_id
+from .context import ENVIRON_USER, get_current_context
 
 _HANDLER_NAME = "{{ cookiecutter.package_name }}.json"
-# gunicorn's access log can print any WSGI environ key: this one carries the user id.
-ENVIRON_USER = "{{ cookiecutter.package_name }}.user_id"
 access_log = logging.getLogger("{{ cookiecutter.package_name }}.access")
 
 
@@ -91,14 +89,6 @@ def configure_logging(level: str, stream: IO[str] | None = None) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
-def note_user_for_server(response: Response) -> Response:
-    """gunicorn writes its access line after the response, outside any context: leave it the
-    user id where it can read it."""
-    if request.path not in PROBE_PATHS:
-        request.environ[ENVIRON_USER] = request_user_id()
-    return response
-
-
 def remember_status(response: Response) -> Response:
     # after_request can run twice for one request (a failure while finishing the response
     # is handled and finished again): the last status is the one the client gets.
@@ -133,5 +123,3 @@ def init_app(app: Flask) -> None:
     if app.config["ACCESS_LOG"]:
         app.after_request(remember_status)
         app.teardown_request(log_request)
-    else:
-        app.after_request(note_user_for_server)

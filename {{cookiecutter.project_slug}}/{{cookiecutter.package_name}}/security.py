@@ -32,16 +32,19 @@ class SecurityHeadersMiddleware:
 
     def __init__(self, app: WSGIApplication, headers: Iterable[tuple[str, str]]) -> None:
         self.app = app
-        self.defaults = tuple((name.lower(), (name, value)) for name, value in headers)
+        self.headers = tuple(headers)
+        self.defaults = tuple((name.lower(), (name, value)) for name, value in self.headers)
+        self.names = frozenset(name for name, _ in self.defaults)
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> Iterable[bytes] | Iterator[bytes]:
-        defaults = self.defaults
-
         def start_with_headers(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
             present = {name.lower() for name, _ in headers}
-            headers.extend(header for name, header in defaults if name not in present)
+            if present.isdisjoint(self.names):  # the usual case: the view set none of them
+                headers.extend(self.headers)
+            else:
+                headers.extend(header for name, header in self.defaults if name not in present)
             return start_response(status, headers, *args)
 
         return self.app(environ, start_with_headers)

@@ -34,6 +34,7 @@ from redis.retry import Retry
 {%- endif %}
 
 from .config import PROBE_PATHS
+from .context import ENVIRON_USER, SESSION_USER_KEY
 from .errors import register_unavailable
 
 
@@ -43,10 +44,17 @@ class LeanSessions:
     def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
         if request.path in PROBE_PATHS:
             return self.make_null_session(app)  # type: ignore[attr-defined,no-any-return]
-        session = super().open_session(app, request)  # type: ignore[misc]
-        # Flask-Session's constructor marks a new session accessed (it sets `permanent`
-        # through the update callback), which would add Vary: Cookie to every response.
-        # Nothing has read this one yet.
+        if "HTTP_COOKIE" in request.environ:
+            session = super().open_session(app, request)  # type: ignore[misc]
+        else:  # what Flask-Session does too, without parsing an absent Cookie header
+            session = self.session_class(  # type: ignore[attr-defined]
+                sid=self._generate_sid(self.sid_length),  # type: ignore[attr-defined]
+                permanent=self.permanent,  # type: ignore[attr-defined]
+            )
+        # For the server's access line: who the request came from, known here for free.
+        request.environ[ENVIRON_USER] = session.get(SESSION_USER_KEY)
+        # Flask-Session marks a session accessed when it is built or read, which adds
+        # Vary: Cookie to the response; the view has not read this one yet.
         session.accessed = False
         return session  # type: ignore[no-any-return]
 
