@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib.util
 import json
@@ -75,3 +76,41 @@ def uv() -> str:
     found = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
     assert found, "uv is missing: install requirements-dev.txt"
     return found
+
+
+def keep_cookiecutter_home_in(build: Path) -> None:
+    """Keep cookiecutter's replay files and clones out of the user's home directory."""
+    home = build / "cookiecutter-home"
+    home.mkdir(parents=True, exist_ok=True)
+    config_file = home / "config.yaml"
+    config_file.write_text(
+        f"cookiecutters_dir: {home / 'cookiecutters'}\nreplay_dir: {home / 'replay'}\n"
+    )
+    os.environ["COOKIECUTTER_CONFIG"] = str(config_file)
+
+
+def project_environment(project: Path, shared_dir: Path) -> Path:
+    """A virtual environment with a project's dependencies and dev extra, from its own
+    pyproject.toml; one per distinct dependency set, shared through a lock file."""
+    venv = shared_dir / f"venv-{dependency_key(project)}"
+    with open(shared_dir / f"{venv.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (venv / "ready").exists():
+            run([uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], cwd=project)
+            run(
+                [
+                    uv(),
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--python",
+                    str(venv / "bin" / "python"),
+                    "-r",
+                    "pyproject.toml",
+                    "--extra",
+                    "dev",
+                ],
+                cwd=project,
+            )
+            (venv / "ready").touch()
+    return venv

@@ -40,7 +40,7 @@ class Service:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30) -> Service:
+    def start(self, timeout: float = 30, readiness_path: str = "/readyz") -> Service:
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 self.command,
@@ -62,7 +62,7 @@ class Service:
             if self.process.poll() is not None:
                 raise AssertionError(f"{self.command} exited:\n{self.output()}")
             try:
-                with urllib.request.urlopen(self.url + "/readyz", timeout=2) as response:
+                with urllib.request.urlopen(self.url + readiness_path, timeout=2) as response:
                     if response.status == 200:
                         return self
             except (urllib.error.URLError, ConnectionError):

@@ -90,6 +90,16 @@ def test_security_headers_on_every_response(app: Flask) -> None:
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
         assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_view_may_set_a_security_header_itself(app: Flask) -> None:
+    @app.get("/cacheable")
+    def cacheable() -> tuple[str, int, dict[str, str]]:
+        return "public", 200, {"Cache-control": "public, max-age=60"}
+
+    response = app.test_client().get("/cacheable")
+    assert response.headers.getlist("Cache-Control") == ["public, max-age=60"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
 {%- if cookiecutter.database == "postgresql" %}
 
 

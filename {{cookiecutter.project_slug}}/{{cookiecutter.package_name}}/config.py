@@ -25,10 +25,10 @@ WEAK_SECRET_KEYS = frozenset(
 )
 MIN_SECRET_KEY_LENGTH = 32
 RATELIMIT_KEY_PREFIX = "{{ cookiecutter.package_name }}:ratelimit"
-{%- if cookiecutter.database == "sqlite" %}
 # Health probes answer without the session store, even when a client sends a cookie, and
 # their access-log lines are DEBUG.
 PROBE_PATHS = frozenset({"/healthz", "/readyz"})
+{%- if cookiecutter.database == "sqlite" %}
 SQLITE_FILE = "{{ cookiecutter.package_name }}.sqlite3"
 {%- elif cookiecutter.database == "postgresql" %}
 LOCAL_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/{{ cookiecutter.package_name }}"

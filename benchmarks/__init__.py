@@ -1,0 +1,1 @@
+"""Measuring what the generated service costs per request: `scripts/benchmark`."""

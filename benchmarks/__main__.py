@@ -1,0 +1,240 @@
+"""The benchmark: `scripts/benchmark` (or `python -m benchmarks` from the repository root).
+
+Renders the default service, and the postgresql + redis variant when those servers answer,
+builds each one's virtual environment, and measures:
+
+1. in-process cost per request against bare Flask and the peers (inprocess.py);
+2. I/O per request, counted with the generated tests' own counters (inprocess.py);
+3. requests per second and p50/p99 latency under gunicorn sync and gthread with wrk;
+4. the resident size of one worker after warm-up and after 10,000 more requests.
+
+Prints one table, writes build/benchmark/results.json and results.md, and says for every
+budget of docs/PERFORMANCE.md whether it was met. `--check` exits 1 when one was not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import socket
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from tests.rendering import ROOT, keep_cookiecutter_home_in, project_environment, render, run, uv
+from tests.servers import production_env
+from tests.services import Client, Service, gunicorn, prepare
+
+from . import load
+
+HERE = Path(__file__).resolve().parent
+PEER = "flask-log-request-id==0.10.1"
+BUDGETS = {
+    "healthz_over_bare_us": 10.0,
+    "item_ratio": 1.10,
+    "memory_growth_kib": 1024,
+}
+VARIANTS = {
+    "sqlite + filesystem sessions": ({}, ()),
+    "postgresql + redis sessions": (
+        {"database": "postgresql", "session_store": "redis"},
+        (5432, 6379),
+    ),
+}
+
+
+def answers(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), 2).close()
+    except OSError:
+        return False
+    return True
+
+
+def settings_for(args: argparse.Namespace) -> dict[str, Any]:
+    if args.quick:
+        return {"calls": 200, "rounds": 3, "seconds": 2, "memory_requests": 500}
+    return {"calls": 2000, "rounds": 15, "seconds": 10, "memory_requests": 10_000}
+
+
+def base_env(stack: ExitStack, python: Path, database: str, instance: Path) -> dict[str, str]:
+    """Production settings: a throwaway database and Redis namespace on the real servers, or
+    files in a throwaway instance folder for the embedded defaults."""
+    common = {"INSTANCE_PATH": str(instance), "LOG_LEVEL": "INFO", "WEB_CONCURRENCY": "1"}
+    if database == "sqlite":
+        return {**common, "APP_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48)}
+    # Login attempts are limited per client; every request of the load comes from one.
+    return {
+        **common,
+        **production_env(stack, python, database),
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }
+
+
+def in_process(project: Path, python: Path, env: dict[str, str], settings: dict[str, Any]) -> Any:
+    output = project.parent / "inprocess.json"
+    arguments = {
+        "package": project.name.replace("-", "_"),
+        "calls": settings["calls"],
+        "rounds": settings["rounds"],
+        "output": str(output),
+    }
+    run([str(python), str(HERE / "inprocess.py"), json.dumps(arguments)], cwd=project, env=env)
+    return json.loads(output.read_text())
+
+
+def seed_over_http(service: Service) -> tuple[str, int]:
+    """Logs the prepared user in and creates one item; returns (cookie, item id)."""
+    client = Client(service.url)
+    status, _, body = client.call(
+        "POST", "/auth/login", {"email": "bench@example.com", "password": "pw-0123456789"}
+    )
+    assert status == 200, body
+    status, _, item = client.call(
+        "POST", "/items", {"name": "benchmark"}, {"X-CSRF-Token": body["csrf_token"]}
+    )
+    assert status == 201, item
+    return load.logged_in_cookie(client), int(item["id"])
+
+
+def over_http(
+    project: Path, venv: Path, env: dict[str, str], settings: dict[str, Any]
+) -> dict[str, Any]:
+    """wrk against gunicorn with the production configuration, sync then gthread."""
+    if load.wrk() is None:
+        return {"skipped": "wrk is not installed (scripts/benchmark installs it with apt-get)"}
+    bin_dir = venv / "bin"
+    results: dict[str, Any] = {}
+    for worker, threads, connections in (("sync", "1", 1), ("gthread", "4", 4)):
+        worker_env = {**env, "WEB_THREADS": threads}
+        bare = Service(
+            project,
+            [
+                str(bin_dir / "gunicorn"),
+                "-c",
+                "gunicorn.conf.py",
+                "--pythonpath",
+                str(HERE),
+                "contenders:bare()",
+            ],
+            worker_env,
+        )
+        service = gunicorn(project, bin_dir, worker_env)
+        try:
+            service.start()
+            cookie, item_id = seed_over_http(service)
+            runs = {
+                "service: GET /healthz": (f"{service.url}/healthz", None),
+                "service: GET /items/<id>": (f"{service.url}/items/{item_id}", None),
+                "service: GET /auth/me, logged in": (f"{service.url}/auth/me", cookie),
+            }
+            for name, (url, sent) in runs.items():
+                results[f"{worker}: {name}"] = asdict(
+                    load.run_wrk(url, settings["seconds"], connections, sent)
+                )
+        finally:
+            service.stop()
+        try:
+            bare.start(readiness_path="/healthz")
+            results[f"{worker}: bare Flask: GET /healthz"] = asdict(
+                load.run_wrk(f"{bare.url}/healthz", settings["seconds"], connections)
+            )
+        finally:
+            bare.stop()
+    return results
+
+
+def memory(
+    project: Path, venv: Path, env: dict[str, str], settings: dict[str, Any]
+) -> dict[str, Any]:
+    """Resident size of the one sync worker after warm-up and after many more requests."""
+    service = gunicorn(project, venv / "bin", {**env, "WEB_THREADS": "1"})
+    try:
+        service.start()
+        cookie, item_id = seed_over_http(service)
+        mix = [("/healthz", None), (f"/items/{item_id}", None), ("/auth/me", cookie)]
+        pid = load.worker_pid(service)
+        load.hammer(service.port, mix, 1000)
+        warm = load.resident_kib(pid)
+        load.hammer(service.port, mix, settings["memory_requests"])
+        after = load.resident_kib(pid)
+    finally:
+        service.stop()
+    return {
+        "requests": settings["memory_requests"],
+        "rss_after_warm_up_kib": warm,
+        "rss_after_kib": after,
+        "growth_kib": after - warm,
+    }
+
+
+def measure_variant(name: str, extra: dict[str, str], settings: dict[str, Any]) -> Any:
+    build = ROOT / "build" / "benchmark"
+    project = render(Path(tempfile.mkdtemp(prefix="variant-", dir=build)), extra)
+    venv = project_environment(project, build)
+    python = venv / "bin" / "python"
+    run([uv(), "pip", "install", "--quiet", "--python", str(python), PEER], cwd=project)
+    database = extra.get("database", "sqlite")
+    with ExitStack() as stack:
+        instance = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=build)))
+        env = base_env(stack, python, database, instance)
+        print(f"[{name}] in-process cost and I/O counts", flush=True)
+        result = {"in_process": in_process(project, python, env, settings)}
+        print(f"[{name}] over HTTP", flush=True)
+        prepare(project, venv / "bin", env, ["bench@example.com"])
+        result["http"] = over_http(project, venv, env, settings)
+        print(f"[{name}] memory", flush=True)
+        result["memory"] = memory(project, venv, env, settings)
+    return result
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "python": platform.python_version(),
+        "system": platform.platform(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="scripts/benchmark", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a short run that checks it works")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a budget is missed")
+    args = parser.parse_args()
+    keep_cookiecutter_home_in(ROOT / "build")
+    (ROOT / "build" / "benchmark").mkdir(parents=True, exist_ok=True)
+    settings = settings_for(args)
+    results: dict[str, Any] = {"machine": machine(), "settings": settings, "variants": {}}
+    for name, (extra, ports) in VARIANTS.items():
+        missing = [port for port in ports if not answers(port)]
+        if missing:
+            results["variants"][name] = {"skipped": f"nothing answers on port(s) {missing}"}
+            continue
+        results["variants"][name] = measure_variant(name, extra, settings)
+    from .report import report
+
+    text, verdicts = report(results, BUDGETS)
+    print(text)
+    output = ROOT / "build" / "benchmark"
+    (output / "results.json").write_text(json.dumps(results, indent=1))
+    (output / "results.md").write_text(text)
+    print(f"Written to {output / 'results.md'} and results.json")
+    return 1 if args.check and not all(verdicts) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

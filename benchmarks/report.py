@@ -1,0 +1,123 @@
+"""One Markdown table per measurement, and a verdict for every budget."""
+
+from __future__ import annotations
+
+from typing import Any
+
+IO_BUDGETS = {
+    # request: (database checkouts, session reads, session writes); None = not budgeted
+    "/healthz": (0, 0, 0),
+    "/healthz with a session cookie": (0, 0, 0),
+    "anonymous GET /items/<id>": (None, 0, 0),
+    "logged-in GET /auth/me": (None, 1, 0),
+    "logged-in GET /items/<id>": (None, 1, 0),
+}
+
+
+def _verdict(ok: bool) -> str:
+    return "meets" if ok else "**MISSES**"
+
+
+def in_process_table(
+    data: dict[str, Any], budgets: dict[str, float]
+) -> tuple[list[str], list[bool]]:
+    lines = [
+        "| Contender | median µs | min | max | over its baseline (median of rounds) | budget |",
+        "| --- | ---: | ---: | ---: | --- | --- |",
+    ]
+    verdicts = []
+    for row in data["timings"]:
+        over = ""
+        budget = ""
+        if "baseline" in row:
+            over = f"+{row['over_baseline_us']:.1f} µs (x{row['ratio']:.3f}) over {row['baseline']}"
+        if row["name"] == "service: /healthz":
+            ok = row["over_baseline_us"] <= budgets["healthz_over_bare_us"]
+            budget = f"≤ +{budgets['healthz_over_bare_us']:.0f} µs: {_verdict(ok)}"
+            verdicts.append(ok)
+        if row["name"] == "service: GET /items/<id>":
+            ok = row["ratio"] <= budgets["item_ratio"]
+            budget = f"≤ x{budgets['item_ratio']:.2f}: {_verdict(ok)}"
+            verdicts.append(ok)
+        lines.append(
+            f"| {row['name']} | {row['median_us']:.1f} | {row['min_us']:.1f} "
+            f"| {row['max_us']:.1f} | {over} | {budget} |"
+        )
+    for peer, status in data["notes"].items():
+        lines.append(f"\n{peer} on this Flask: {status}.")
+    return lines, verdicts
+
+
+def io_table(data: dict[str, Any]) -> tuple[list[str], list[bool]]:
+    lines = [
+        "| Request | database checkouts | session-store reads | session-store writes | budget |",
+        "| --- | ---: | ---: | ---: | --- |",
+    ]
+    verdicts = []
+    for name, counts in data["io"].items():
+        got = (counts["database_checkouts"], counts["session_reads"], counts["session_writes"])
+        wanted = IO_BUDGETS.get(name)
+        budget = ""
+        if wanted is not None:
+            ok = all(w is None or g <= w for g, w in zip(got, wanted, strict=True))
+            verdicts.append(ok)
+            budget = _verdict(ok)
+        lines.append(f"| {name} | {got[0]} | {got[1]} | {got[2]} | {budget} |")
+    return lines, verdicts
+
+
+def http_table(data: dict[str, Any]) -> list[str]:
+    if "skipped" in data:
+        return [f"Skipped: {data['skipped']}."]
+    lines = [
+        "| gunicorn worker: endpoint | requests/s | p50 ms | p99 ms | non-2xx |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name, run in data.items():
+        lines.append(
+            f"| {name} | {run['requests_per_second']:.0f} | {run['p50_ms']:.2f} "
+            f"| {run['p99_ms']:.2f} | {run['errors']} |"
+        )
+    return lines
+
+
+def memory_table(data: dict[str, Any], budgets: dict[str, float]) -> tuple[list[str], bool]:
+    ok = data["growth_kib"] <= budgets["memory_growth_kib"]
+    return [
+        "| Worker RSS after warm-up | after more requests | growth | budget |",
+        "| ---: | ---: | ---: | --- |",
+        f"| {data['rss_after_warm_up_kib']} KiB | {data['rss_after_kib']} KiB "
+        f"({data['requests']} requests) | {data['growth_kib']} KiB "
+        f"| ≤ {budgets['memory_growth_kib']:.0f} KiB: {_verdict(ok)} |",
+    ], ok
+
+
+def report(results: dict[str, Any], budgets: dict[str, float]) -> tuple[str, list[bool]]:
+    machine = results["machine"]
+    settings = results["settings"]
+    out = [
+        "# Benchmark results",
+        "",
+        f"{machine['date']}, {machine['cpu']}, {machine['cores']} cores, "
+        f"Python {machine['python']}, {machine['system']}. In-process: "
+        f"{settings['rounds']} rounds of {settings['calls']} requests per contender, "
+        f"shuffled in every round; wrk: {settings['seconds']} s per run.",
+    ]
+    verdicts: list[bool] = []
+    for name, variant in results["variants"].items():
+        out += ["", f"## {name}", ""]
+        if "skipped" in variant:
+            out.append(f"Skipped: {variant['skipped']}.")
+            continue
+        lines, ok = in_process_table(variant["in_process"], budgets)
+        out += ["### In-process cost per request", "", *lines, ""]
+        verdicts += ok
+        lines, ok = io_table(variant["in_process"])
+        out += ["### I/O per request (counted)", "", *lines, ""]
+        verdicts += ok
+        out += ["### Over HTTP (gunicorn, one worker, wrk)", "", *http_table(variant["http"]), ""]
+        lines, memory_ok = memory_table(variant["memory"], budgets)
+        out += ["### Memory of one worker", "", *lines]
+        verdicts.append(memory_ok)
+    out += ["", f"Budgets: {sum(verdicts)} of {len(verdicts)} met."]
+    return "\n".join(out) + "\n", verdicts
