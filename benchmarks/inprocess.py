@@ -209,14 +209,16 @@ def build_contenders(settings: dict[str, Any]) -> tuple[list[Contender], dict[st
             "bare Flask: 1 log line",
             around=without_access_log,
         ),
+        # In production gunicorn writes the access line: this is a route that opens the
+        # (empty) session, as every route but the probes does.
         Contender(
-            "service: access-log line only", service, "/benchmark/plain", "bare Flask: /healthz"
+            "service: a non-probe route", service, "/benchmark/plain", "bare Flask: /healthz"
         ),
         Contender(
             "service: current_context + user, logged in",
             service,
             "/benchmark/context",
-            "bare Flask: /healthz",
+            "service: GET /auth/me, logged in",
             cookie=cookie,
         ),
         Contender("service: GET /auth/me, logged in", service, "/auth/me", cookie=cookie),

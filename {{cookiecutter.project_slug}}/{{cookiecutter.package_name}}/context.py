@@ -229,11 +229,13 @@ def with_correlation_id(command: Command) -> Command:
 
 def get_current_context() -> Context:
     """The context of the active application context, created on first use."""
-    context: Context | None = g.get(_G_KEY)
+    # Every log line asks: resolve the `g` proxy once rather than at each step.
+    namespace = g._get_current_object()
+    context: Context | None = namespace.get(_G_KEY)
     if context is None:
         extension: FlaskContext = current_app.extensions["context"]
         context = extension.create()
-        setattr(g, _G_KEY, context)
+        setattr(namespace, _G_KEY, context)
     return context
 
 
