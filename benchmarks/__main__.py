@@ -175,8 +175,9 @@ def memory(
     }
 
 
-def measure_variant(name: str, extra: dict[str, str], settings: dict[str, Any]) -> Any:
-    build = ROOT / "build" / "benchmark"
+def measure_variant(
+    name: str, extra: dict[str, str], settings: dict[str, Any], build: Path
+) -> Any:
     project = render(Path(tempfile.mkdtemp(prefix="variant-", dir=build)), extra)
     venv = project_environment(project, build)
     python = venv / "bin" / "python"
@@ -214,9 +215,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="scripts/benchmark", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short run that checks it works")
     parser.add_argument("--check", action="store_true", help="exit 1 if a budget is missed")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=ROOT / "build" / "benchmark",
+        help="where the renders, their environments and the results go",
+    )
     args = parser.parse_args()
     keep_cookiecutter_home_in(ROOT / "build")
-    (ROOT / "build" / "benchmark").mkdir(parents=True, exist_ok=True)
+    output = args.output.resolve()
+    output.mkdir(parents=True, exist_ok=True)
     settings = settings_for(args)
     results: dict[str, Any] = {"machine": machine(), "settings": settings, "variants": {}}
     for name, (extra, ports) in VARIANTS.items():
@@ -224,12 +232,11 @@ def main() -> int:
         if missing:
             results["variants"][name] = {"skipped": f"nothing answers on port(s) {missing}"}
             continue
-        results["variants"][name] = measure_variant(name, extra, settings)
+        results["variants"][name] = measure_variant(name, extra, settings, output)
     from .report import report
 
     text, verdicts = report(results, BUDGETS)
     print(text)
-    output = ROOT / "build" / "benchmark"
     (output / "results.json").write_text(json.dumps(results, indent=1))
     (output / "results.md").write_text(text)
     print(f"Written to {output / 'results.md'} and results.json")

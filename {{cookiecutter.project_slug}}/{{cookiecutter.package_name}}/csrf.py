@@ -14,19 +14,14 @@ from .context import session_user_id
 from .errors import error_response
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+csrf = CSRFProtect()
 
 
-class SessionCSRFProtect(CSRFProtect):  # type: ignore[misc]
-    """Flask-WTF's protection (run by its own before_request hook), demanded only of unsafe
-    requests whose session holds a logged-in user."""
-
-    def protect(self, apply_exemptions: bool = False) -> None:
-        if request.method in _SAFE_METHODS or session_user_id() is None:
-            return
-        super().protect(apply_exemptions=apply_exemptions)
-
-
-csrf = SessionCSRFProtect()
+def protect_session_requests() -> None:
+    """Flask-WTF's check, for unsafe requests whose session holds a logged-in user."""
+    if request.method in _SAFE_METHODS or session_user_id() is None:
+        return
+    csrf.protect(apply_exemptions=True)
 
 
 def handle_csrf_error(error: CSRFError) -> Response:
@@ -38,12 +33,19 @@ def new_token() -> str:
 
 
 def init_app(app: Flask) -> None:
+    # What CSRFProtect.init_app would set, without the before_request hook it adds: that
+    # hook runs for every request, and this service needs one that returns at once for
+    # anonymous and read-only requests (protect_session_requests).
     app.config.update(
+        WTF_CSRF_ENABLED=True,
+        WTF_CSRF_METHODS={"POST", "PUT", "PATCH", "DELETE"},
+        WTF_CSRF_FIELD_NAME="csrf_token",
         WTF_CSRF_HEADERS=["X-CSRF-Token"],
         # Valid for the life of the session, which is renewed at every login.
         WTF_CSRF_TIME_LIMIT=None,
         # The token is the defence; API clients over HTTPS often send no Referer.
         WTF_CSRF_SSL_STRICT=False,
     )
-    csrf.init_app(app)
+    app.extensions["csrf"] = csrf
+    app.before_request(protect_session_requests)
     app.register_error_handler(CSRFError, handle_csrf_error)

@@ -124,10 +124,11 @@ def get_database(app: Flask | None = None) -> Database:
 
 def get_db() -> Session:
     """The Session of the current application context, created on first use."""
-    session: Session | None = g.get(_G_KEY)
+    namespace = g._get_current_object()  # one proxy lookup, not three
+    session: Session | None = namespace.get(_G_KEY)
     if session is None:
         session = get_database().sessionmaker()
-        setattr(g, _G_KEY, session)
+        setattr(namespace, _G_KEY, session)
     return session
 
 

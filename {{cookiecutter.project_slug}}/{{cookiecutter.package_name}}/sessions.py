@@ -44,24 +44,23 @@ class LeanSessions:
     def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
         if request.path in PROBE_PATHS:
             return self.make_null_session(app)  # type: ignore[attr-defined,no-any-return]
-        if "HTTP_COOKIE" in request.environ:
-            session = super().open_session(app, request)  # type: ignore[misc]
-        else:  # what Flask-Session does too, without parsing an absent Cookie header
-            session = self.session_class(  # type: ignore[attr-defined]
-                sid=self._generate_sid(self.sid_length),  # type: ignore[attr-defined]
-                permanent=self.permanent,  # type: ignore[attr-defined]
-            )
+        if "HTTP_COOKIE" not in request.environ:
+            # What Flask-Session does for a request without a session cookie, without parsing
+            # an absent Cookie header, and without going through the update callback (which
+            # marks the new session accessed, so that Vary: Cookie goes on every response).
+            session = self.session_class(sid=self._generate_sid(self.sid_length))  # type: ignore[attr-defined]
+            if self.permanent:  # type: ignore[attr-defined]
+                dict.__setitem__(session, "_permanent", True)
+            return session  # type: ignore[no-any-return]
+        session = super().open_session(app, request)  # type: ignore[misc]
         # For the server's access line: who the request came from, known here for free.
-        request.environ[ENVIRON_USER] = session.get(SESSION_USER_KEY)
-        # Flask-Session marks a session accessed when it is built or read, which adds
-        # Vary: Cookie to the response; the view has not read this one yet.
-        session.accessed = False
+        request.environ[ENVIRON_USER] = dict.get(session, SESSION_USER_KEY)
         return session  # type: ignore[no-any-return]
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
-        # Nothing to save or delete: Flask-Session would still work out the cookie settings
-        # and the store id before finding that out, on every anonymous request.
-        if not session and not session.modified:
+        # Unchanged, so nothing to save (SESSION_REFRESH_EACH_REQUEST is off): Flask-Session
+        # would still work out the cookie settings and the store id before finding that out.
+        if not session.modified:
             if session.accessed:
                 response.vary.add("Cookie")
             return

@@ -1,0 +1,86 @@
+"""The benchmark (scripts/benchmark) runs and reports every part it promises.
+
+A short run with few calls, next to other tests: its figures mean nothing here and nothing
+is asserted about them (docs/PERFORMANCE.md holds a real run's). What is asserted is that
+every measurement was made, and the I/O counts, which are exact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from .rendering import ROOT, run
+from .servers import require
+
+IN_PROCESS_ROWS = {
+    "bare Flask: /healthz",
+    "hand-written hooks: /healthz",
+    "flask-log-request-id: /healthz",
+    "service: /healthz",
+    "bare Flask: 1 log line",
+    "service: 1 log line",
+    "flask-log-request-id: 1 log line",
+    "minimal SQLAlchemy app: item by id",
+    "service: GET /items/<id>",
+    "service: current_context + user, logged in",
+}
+IO = {
+    "/healthz": {"database_checkouts": 0, "session_reads": 0, "session_writes": 0},
+    "/healthz with a session cookie": {
+        "database_checkouts": 0,
+        "session_reads": 0,
+        "session_writes": 0,
+    },
+    "anonymous GET /items/<id>": {"database_checkouts": 1, "session_reads": 0, "session_writes": 0},
+    "logged-in GET /auth/me": {"database_checkouts": 1, "session_reads": 1, "session_writes": 0},
+    "logged-in GET /items/<id>": {"database_checkouts": 1, "session_reads": 1, "session_writes": 0},
+}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    for server in ("postgresql", "redis"):
+        require(server)
+    if shutil.which("wrk") is None:
+        message = "wrk is not installed: run scripts/servers (it installs it)"
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    output = tmp_path_factory.mktemp("benchmark")
+    run([sys.executable, "-m", "benchmarks", "--quick", "--output", str(output)], cwd=ROOT)
+    assert "Budgets:" in (output / "results.md").read_text()
+    return json.loads((output / "results.json").read_text())  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("variant", ["sqlite + filesystem sessions", "postgresql + redis sessions"])
+def test_every_part_is_measured(results: dict[str, dict[str, dict[str, object]]], variant: str) -> None:
+    measured = results["variants"][variant]
+    in_process = measured["in_process"]
+    assert isinstance(in_process, dict)
+    assert IN_PROCESS_ROWS <= {row["name"] for row in in_process["timings"]}
+    assert in_process["io"] == IO
+    http = measured["http"]
+    assert isinstance(http, dict)
+    for worker in ("sync", "gthread"):
+        for endpoint in ("GET /healthz", "GET /items/<id>", "GET /auth/me, logged in"):
+            run_ = http[f"{worker}: service: {endpoint}"]
+            assert run_["requests_per_second"] > 0 and run_["errors"] == 0, (worker, endpoint)
+    memory = measured["memory"]
+    assert isinstance(memory, dict) and memory["rss_after_kib"] > 0
+
+
+def test_the_machine_is_recorded(results: dict[str, dict[str, str]]) -> None:
+    assert {"cpu", "cores", "python", "date"} <= results["machine"].keys()
+
+
+def test_the_command_is_the_documented_one() -> None:
+    script = (ROOT / "scripts" / "benchmark").read_text()
+    assert "python -m benchmarks" in script
+    assert "scripts/benchmark" in (ROOT / "docs" / "PERFORMANCE.md").read_text()
+    assert Path(ROOT / "scripts" / "benchmark").stat().st_mode & 0o111
