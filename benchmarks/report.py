@@ -84,10 +84,12 @@ def http_table(data: dict[str, Any]) -> list[str]:
 def memory_table(data: dict[str, Any], budgets: dict[str, float]) -> tuple[list[str], bool]:
     ok = data["growth_kib"] <= budgets["memory_growth_kib"]
     return [
-        "| Worker RSS after warm-up | after more requests | growth | budget |",
-        "| ---: | ---: | ---: | --- |",
+        "| RSS after warm-up | after N more requests | growth | after N more again | growth "
+        "| budget |",
+        "| ---: | ---: | ---: | ---: | ---: | --- |",
         f"| {data['rss_after_warm_up_kib']} KiB | {data['rss_after_kib']} KiB "
-        f"({data['requests']} requests) | {data['growth_kib']} KiB "
+        f"(N = {data['requests']}) | {data['growth_kib']} KiB "
+        f"| {data['rss_after_second_window_kib']} KiB | {data['second_window_growth_kib']} KiB "
         f"| ≤ {budgets['memory_growth_kib']:.0f} KiB: {_verdict(ok)} |",
     ], ok
 
