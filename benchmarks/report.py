@@ -30,7 +30,7 @@ def in_process_table(
         over = ""
         budget = ""
         if "baseline" in row:
-            over = f"+{row['over_baseline_us']:.1f} µs (x{row['ratio']:.3f}) over {row['baseline']}"
+            over = f"{row['over_baseline_us']:+.1f} µs (x{row['ratio']:.3f}) over {row['baseline']}"
         if row["name"] == "service: /healthz":
             ok = row["over_baseline_us"] <= budgets["healthz_over_bare_us"]
             budget = f"≤ +{budgets['healthz_over_bare_us']:.0f} µs: {_verdict(ok)}"
@@ -94,6 +94,47 @@ def memory_table(data: dict[str, Any], budgets: dict[str, float]) -> tuple[list[
     ], ok
 
 
+def _row(timings: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    return next(row for row in timings if row["name"] == name)
+
+
+def summary_table(variants: dict[str, Any], budgets: dict[str, float]) -> list[str]:
+    """The budgets, one column per variant: the table to read first."""
+    measured = {name: v for name, v in variants.items() if "skipped" not in v}
+    lines = [
+        "| Budget | " + " | ".join(measured) + " |",
+        "| --- |" + " --- |" * len(measured),
+    ]
+    rows: dict[str, list[str]] = {
+        f"/healthz over bare Flask, ≤ +{budgets['healthz_over_bare_us']:.0f} µs": [],
+        "(hand-written hooks, for comparison)": [],
+        "(flask-log-request-id, for comparison)": [],
+        f"item read over the minimal SQLAlchemy app, ≤ x{budgets['item_ratio']:.2f}": [],
+        "I/O per request within budget": [],
+        f"worker memory growth, ≤ {budgets['memory_growth_kib']:.0f} KiB": [],
+    }
+    for variant in measured.values():
+        timings = variant["in_process"]["timings"]
+        cells = iter(rows.values())
+        for name in (
+            "service: /healthz",
+            "hand-written hooks: /healthz",
+            "flask-log-request-id: /healthz",
+        ):
+            over = _row(timings, name)["over_baseline_us"]
+            next(cells).append(f"{over:+.1f} µs")
+        ratio = _row(timings, "service: GET /items/<id>")["ratio"]
+        next(cells).append(f"x{ratio:.3f}")
+        _, io_ok = io_table(variant["in_process"])
+        next(cells).append("yes" if all(io_ok) else "**no**")
+        memory = variant["memory"]
+        next(cells).append(
+            f"{memory['growth_kib']} KiB, then {memory['second_window_growth_kib']} KiB"
+        )
+    lines += [f"| {label} | " + " | ".join(cells) + " |" for label, cells in rows.items()]
+    return lines
+
+
 def report(results: dict[str, Any], budgets: dict[str, float]) -> tuple[str, list[bool]]:
     machine = results["machine"]
     settings = results["settings"]
@@ -105,6 +146,7 @@ def report(results: dict[str, Any], budgets: dict[str, float]) -> tuple[str, lis
         f"{settings['rounds']} rounds of {settings['calls']} requests per contender, "
         f"shuffled in every round; wrk: {settings['seconds']} s per run.",
     ]
+    out += ["", *summary_table(results["variants"], budgets)]
     verdicts: list[bool] = []
     for name, variant in results["variants"].items():
         out += ["", f"## {name}", ""]
