@@ -12,7 +12,6 @@ import uuid
 from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request
-from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,16 +19,10 @@ log = logging.getLogger("benchmark.view")
 _ID = re.compile(r"[A-Za-z0-9._:+/=-]{1,128}")
 
 
-def json_handler(stream: Any) -> logging.Handler:
-    """The same formatter as the service's, so log lines cost the same to format."""
+def json_handler(stream: Any, formatter: logging.Formatter) -> logging.Handler:
+    """A handler with the service's own formatter, so log lines cost the same to format."""
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(
-        JsonFormatter(
-            ["levelname", "name", "message"],
-            rename_fields={"levelname": "level", "name": "logger"},
-            timestamp="time",
-        )
-    )
+    handler.setFormatter(formatter)
     return handler
 
 

@@ -154,7 +154,13 @@ def build_contenders(settings: dict[str, Any]) -> tuple[list[Contender], dict[st
     notes: dict[str, str] = {}
 
     bare = contenders.bare()
-    quiet(contenders.log, contenders.json_handler(DEVNULL))
+    # The service's own JSON handler (logs.configure_logging names it after the package).
+    (service_handler,) = [
+        h for h in logging.getLogger().handlers if h.get_name() == f"{package}.json"
+    ]
+    formatter = service_handler.formatter
+    assert formatter is not None
+    quiet(contenders.log, contenders.json_handler(DEVNULL, formatter))
     handwritten = contenders.handwritten()
     peer = contenders.flask_log_request_id()
     minimal = contenders.minimal_sqlalchemy(service.config["DATABASE_URL"], models.Item)
@@ -162,7 +168,7 @@ def build_contenders(settings: dict[str, Any]) -> tuple[list[Contender], dict[st
     # One logger per contender family, so a line is formatted by one handler only.
     def logged_with(app_factory: Callable[[], Any], name: str, filt: Any) -> Any:
         app = app_factory()
-        handler = contenders.json_handler(DEVNULL)
+        handler = contenders.json_handler(DEVNULL, formatter)
         if filt is not None:
             handler.addFilter(filt)
         logger = quiet(logging.getLogger(f"benchmark.{name}"), handler)
