@@ -56,3 +56,13 @@ def test_a_logged_in_read_is_one_session_read_and_no_write(
     assert io_of(app, client, f"/items/{item_id}") == (1, 1, 0)
     # Loading the user is one more query on the same connection.
     assert io_of(app, client, "/auth/me") == (1, 1, 0)
+
+
+def test_only_responses_that_read_the_session_vary_on_cookie(
+    app: Flask, client: FlaskClient, logged_in: str
+) -> None:
+    # Caches may share what does not depend on the cookie; reading the session for a log
+    # line or the CSRF check does not make a response depend on it.
+    assert "Vary" not in app.test_client().get("/items").headers
+    assert "Vary" not in client.get("/items").headers
+    assert client.get("/auth/me").headers["Vary"] == "Cookie"
