@@ -7,7 +7,7 @@ limit. Both answer 429 JSON with Retry-After. The counters live in each worker's
 limit. Point RATELIMIT_STORAGE_URI at a Redis (redis://...) to share them.
 
 Built on `limits`, the library under Flask-Limiter, rather than on Flask-Limiter itself:
-Flask-Limiter adds three hooks to every request of the app, about 35 µs per request
+Flask-Limiter adds three hooks to every request of the app, about 40 µs per request
 (`/healthz` included), to limit the one view that needs it.
 """
 
