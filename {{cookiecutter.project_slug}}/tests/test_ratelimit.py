@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+{%- if cookiecutter.session_store == "redis" %}
+from typing import Any
+{%- endif %}
 
 from flask import Flask
 
-from .helpers import PASSWORD
+from .helpers import PASSWORD{% if cookiecutter.session_store == "redis" %}, UNREACHABLE_REDIS_URL{% endif %}
+{%- if cookiecutter.session_store == "redis" %}
+
+Records = Callable[[], list[dict[str, Any]]]
+{%- endif %}
 
 
 def attempt(client: object, email: str, address: str, password: str = "wrong") -> int:
@@ -41,3 +48,14 @@ def test_one_account_from_many_clients(app_factory: Callable[..., Flask], user_e
     # Even the right password waits: the limit protects the account, not the guess.
     assert attempt(client, user_email, "10.0.1.9", PASSWORD) == 429
     assert attempt(client, "someone-else@example.com", "10.0.1.9") == 401
+{%- if cookiecutter.session_store == "redis" %}
+
+
+def test_a_counter_store_outage_lets_logins_through(
+    app_factory: Callable[..., Flask], user_email: str, log_records: Records
+) -> None:
+    app = app_factory(RATELIMIT_STORAGE_URI=UNREACHABLE_REDIS_URL)
+    assert attempt(app.test_client(), user_email, "10.0.2.1") == 401
+    assert attempt(app.test_client(), user_email, "10.0.2.1", PASSWORD) == 200
+    assert "rate limit store failed" in {r["message"] for r in log_records()}
+{%- endif %}

@@ -85,9 +85,12 @@ def limited(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def init_app(app: Flask) -> None:
-    storage = storage_from_string(
-        app.config["RATELIMIT_STORAGE_URI"], key_prefix=app.config["RATELIMIT_KEY_PREFIX"]
-    )
+    uri = app.config["RATELIMIT_STORAGE_URI"]
+    options: dict[str, Any] = {"key_prefix": app.config["RATELIMIT_KEY_PREFIX"]}
+    if uri.startswith(("redis://", "rediss://")):
+        # As for the session store: an outage must fail in well under a second.
+        options |= {"socket_connect_timeout": 0.3, "socket_timeout": 0.3}
+    storage = storage_from_string(uri, **options)
     app.extensions[_EXTENSION] = LoginLimits(
         limiter=FixedWindowRateLimiter(storage),
         per_client=_limit(app, "LOGIN_RATE_LIMIT_PER_CLIENT"),
