@@ -148,3 +148,12 @@ def test_id_is_echoed_on_500(app_factory: Callable[..., Flask]) -> None:
         "message": "The server could not handle the request.",
         "correlation_id": "id-500",
     }
+
+
+def test_a_view_cannot_send_a_second_id(app: Flask) -> None:
+    @app.get("/forwarding")
+    def forwarding() -> tuple[str, int, dict[str, str]]:
+        return "ok", 200, {HEADER.lower(): "copied-from-elsewhere"}
+
+    response = app.test_client().get("/forwarding", headers={HEADER: "mine"})
+    assert response.headers.getlist(HEADER) == ["mine"]

@@ -9,13 +9,17 @@ from urllib.parse import urlsplit
 {%- if cookiecutter.session_store == "filesystem" %}
 from pathlib import Path
 {%- endif %}
-
+{% if cookiecutter.database != "sqlite" %}
+import pytest
+{%- endif %}
 from flask import Flask
 from flask.testing import FlaskClient
 {%- if cookiecutter.database != "sqlite" %}
 from sqlalchemy.engine import make_url
 {%- endif %}
-
+{% if cookiecutter.database != "sqlite" %}
+from {{ cookiecutter.package_name }} import db
+{%- endif %}
 from {{ cookiecutter.package_name }}.db import get_database
 
 from .helpers import (
@@ -153,6 +157,27 @@ def test_the_database_comes_back_without_a_restart(
         proxy.start()  # the same process, no restart
         assert client.get("/items").status_code == 200
         assert client.get("/readyz").status_code == 200
+    finally:
+        proxy.stop()
+
+
+def test_a_connection_dropped_while_idle_is_replaced_unseen(
+    app_factory: Callable[..., Flask], database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = make_url(database_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or {{ 5432 if cookiecutter.database == "postgresql" else 3306 }})
+    proxy.start()
+    try:
+        through_proxy = url.set(host="127.0.0.1", port=proxy.port)
+        app = app_factory(DATABASE_URL=through_proxy.render_as_string(hide_password=False))
+        client = app.test_client()
+        assert client.get("/items").status_code == 200
+        # What a firewall or a load balancer's idle timeout does to a pooled connection,
+        # while the database itself stays up.
+        proxy.stop()
+        proxy.start()
+        monkeypatch.setattr(db, "IDLE_PING_SECONDS", 0.0)  # as if it had sat idle for long
+        assert client.get("/items").status_code == 200  # not a 503: pinged and replaced
     finally:
         proxy.stop()
 {%- endif %}

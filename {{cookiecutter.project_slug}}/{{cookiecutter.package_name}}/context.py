@@ -130,7 +130,10 @@ def session_user_id() -> str | None:
     # Read as Flask's own process_response reads it: `request_ctx.session`, and the
     # session's own `get`, would mark the session accessed, which adds Vary: Cookie to the
     # response, for a mere log line.
-    opened = request_ctx._session
+    try:
+        opened = request_ctx._session
+    except AttributeError:  # a Flask that renamed it: the public way, at the cost of Vary
+        opened = request_ctx.session
     if opened is None:
         return None
     return cast(str | None, dict.get(cast(dict[str, Any], opened), SESSION_USER_KEY))

@@ -7,21 +7,21 @@ Anonymous requests go on to get their 401 from the view.
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 
 from .context import session_user_id
 from .errors import error_response
 
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 csrf = CSRFProtect()
 
 
 def protect_session_requests() -> None:
     """Flask-WTF's check, for unsafe requests whose session holds a logged-in user."""
-    if request.method in _SAFE_METHODS or session_user_id() is None:
+    if request.method not in current_app.config["WTF_CSRF_METHODS"]:
         return
-    csrf.protect(apply_exemptions=True)
+    if session_user_id() is not None:
+        csrf.protect(apply_exemptions=True)
 
 
 def handle_csrf_error(error: CSRFError) -> Response:
@@ -33,11 +33,11 @@ def new_token() -> str:
 
 
 def init_app(app: Flask) -> None:
-    # What CSRFProtect.init_app would set, without the before_request hook it adds: that
-    # hook runs for every request, and this service needs one that returns at once for
-    # anonymous and read-only requests (protect_session_requests).
+    # CSRFProtect.init_app is not called: it adds a before_request hook of its own, run for
+    # every request, where this service needs one that returns at once for read-only and
+    # anonymous requests (protect_session_requests). The settings it would default to, the
+    # ones protect() reads, are set here instead.
     app.config.update(
-        WTF_CSRF_ENABLED=True,
         WTF_CSRF_METHODS={"POST", "PUT", "PATCH", "DELETE"},
         WTF_CSRF_FIELD_NAME="csrf_token",
         WTF_CSRF_HEADERS=["X-CSRF-Token"],

@@ -6,19 +6,19 @@ the benchmark) never share a pool. Nothing here connects until a query needs it.
 
 from __future__ import annotations
 
+{% if cookiecutter.database != "sqlite" -%}
+import time
+from collections.abc import Callable
+{% endif -%}
 from dataclasses import dataclass
 from pathlib import Path
-from typing import {% if cookiecutter.database == "sqlite" %}Any, {% endif %}cast
+from typing import Any, cast
 
 import click
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app, g
-{%- if cookiecutter.database == "sqlite" %}
 from sqlalchemy import Engine, MetaData, create_engine, event, exc, text
-{%- else %}
-from sqlalchemy import Engine, MetaData, create_engine, exc, text
-{%- endif %}
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from werkzeug.local import LocalProxy
@@ -32,6 +32,10 @@ from .errors import register_unavailable
 _G_KEY = "db_session"
 MIGRATIONS = Path(__file__).parent / "migrations"
 _EXTENSION = "database"
+{%- if cookiecutter.database != "sqlite" %}
+# A connection idle in the pool for longer is pinged before use (_ping_if_idle).
+IDLE_PING_SECONDS = 30.0
+{%- endif %}
 
 
 class Base(DeclarativeBase):
@@ -91,22 +95,44 @@ def normalize_url(url: str) -> str:
 {%- endif %}
 
 
+{% if cookiecutter.database != "sqlite" -%}
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(engine: Engine) -> Callable[[Any, Any, Any], None]:
+    """pool_pre_ping for connections that sat idle in the pool: what firewalls, load balancer
+    idle timeouts and database restarts drop is replaced before a request uses it, and a
+    busy service pays no round trip."""
+
+    def ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            # The pool throws this connection away and checks out another.
+            raise exc.DisconnectionError(str(error)) from error
+
+    return ping
+
+
+{% endif -%}
 def create_db_engine(url: str, pool_size: int) -> Engine:
 {%- if cookiecutter.database == "sqlite" %}
     if make_url(url).database in (None, "", ":memory:"):
         # Every pooled connection would get its own empty database.
         raise ConfigError("DATABASE_URL must name a SQLite file, not an in-memory database")
 {%- endif %}
-    {% if cookiecutter.database == "sqlite" %}engine = {% else %}return {% endif %}create_engine(
+    engine = create_engine(
         {% if cookiecutter.database == "sqlite" %}url{% else %}normalize_url(url){% endif %},
         pool_size=pool_size,
         pool_timeout=5,
 {%- if cookiecutter.database != "sqlite" %}
-        # No pool_pre_ping: it costs a round trip to the server on every checkout, that is
-        # on every request that queries. A connection the server dropped is found by the
-        # query that uses it (503), and SQLAlchemy then replaces every pooled connection.
-        # Retiring connections after 30 minutes keeps them younger than the idle timeouts
-        # of servers (MySQL's wait_timeout) and of the proxies and firewalls in between.
+        # No pool_pre_ping, which costs a round trip on every checkout, that is on every
+        # request that queries: only connections that sat idle are pinged (_ping_if_idle).
+        # One that dies in use is found by its query (503) and SQLAlchemy replaces the pool.
         pool_recycle=1800,
         # Fail fast when the server is unreachable instead of holding a worker.
         connect_args={"connect_timeout": 3},
@@ -114,8 +140,11 @@ def create_db_engine(url: str, pool_size: int) -> Engine:
     )
 {%- if cookiecutter.database == "sqlite" %}
     event.listen(engine, "connect", _sqlite_pragmas)
-    return engine
+{%- else %}
+    event.listen(engine, "checkin", _note_checkin)
+    event.listen(engine, "checkout", _ping_if_idle(engine))
 {%- endif %}
+    return engine
 
 
 def get_database(app: Flask | None = None) -> Database:

@@ -2,9 +2,13 @@
 
 Guessing passwords is slowed down however the attacker spreads the guesses: many accounts
 from one address hit the per-client limit, one account from many addresses the per-account
-limit. Both answer 429 JSON with Retry-After. The counters live in each worker's memory by default
+limit. Both answer 429 JSON with Retry-After.
+{%- if cookiecutter.session_store == "redis" %} The counters live in Redis, shared by every
+instance (RATELIMIT_STORAGE_URI, default REDIS_URL).
+{%- else %} The counters live in each worker's memory by default
 (RATELIMIT_STORAGE_URI=memory://): with several workers an attacker gets that many times the
-limit. Point RATELIMIT_STORAGE_URI at a Redis (redis://...) to share them.
+limit. To share them, add the `redis` package and point RATELIMIT_STORAGE_URI at a Redis.
+{%- endif %}
 
 Built on `limits`, the library under Flask-Limiter, rather than on Flask-Limiter itself:
 Flask-Limiter adds three hooks to every request of the app, about 40 µs per request

@@ -45,19 +45,21 @@ class LeanSessions:
         if request.path in PROBE_PATHS:
             return self.make_null_session(app)  # type: ignore[attr-defined,no-any-return]
         if "HTTP_COOKIE" not in request.environ:
-            # What Flask-Session does for a request without a session cookie, without parsing
-            # an absent Cookie header, and without going through the update callback (which
-            # marks the new session accessed, so that Vary: Cookie goes on every response).
-            session = self.session_class(sid=self._generate_sid(self.sid_length))  # type: ignore[attr-defined]
-            if self.permanent:  # type: ignore[attr-defined]
-                dict.__setitem__(session, "_permanent", True)
-            return session  # type: ignore[no-any-return]
+            # What Flask-Session does for a request without a session cookie, without
+            # parsing an absent Cookie header first.
+            return self.session_class(  # type: ignore[attr-defined,no-any-return]
+                sid=self._generate_sid(self.sid_length),  # type: ignore[attr-defined]
+                permanent=self.permanent,  # type: ignore[attr-defined]
+            )
         session = super().open_session(app, request)  # type: ignore[misc]
         # For the server's access line: who the request came from, known here for free.
+        # dict.get, because the session's own get marks it accessed (Vary: Cookie).
         request.environ[ENVIRON_USER] = dict.get(session, SESSION_USER_KEY)
         return session  # type: ignore[no-any-return]
 
-    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+    def save_session(self, app: Flask, session: SessionMixin | None, response: Response) -> None:
+        if session is None:  # the store failed while opening it: the 503 is on its way
+            return
         # Unchanged, so nothing to save (SESSION_REFRESH_EACH_REQUEST is off): Flask-Session
         # would still work out the cookie settings and the store id before finding that out.
         if not session.modified:
