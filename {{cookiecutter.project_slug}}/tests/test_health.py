@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 {%- if cookiecutter.session_store == "redis" %}
+from typing import Any
 from urllib.parse import urlsplit
 {%- endif %}
 {%- if cookiecutter.session_store == "filesystem" %}
@@ -92,7 +93,7 @@ def test_readyz_names_the_session_store_when_it_is_down(
 
 
 def test_a_redis_outage_is_503_for_session_requests_only(
-    app_factory: Callable[..., Flask],
+    app_factory: Callable[..., Flask], log_records: Callable[[], list[dict[str, Any]]]
 ) -> None:
     app = app_factory(REDIS_URL=UNREACHABLE_REDIS_URL, PROPAGATE_EXCEPTIONS=False)
     client = app.test_client()
@@ -106,6 +107,9 @@ def test_a_redis_outage_is_503_for_session_requests_only(
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     # Liveness never depends on the session store, cookie or not.
     assert client.get("/healthz").status_code == 200
+    # One error line for the outage, and no second one from finishing the response.
+    errors = [r["message"] for r in log_records() if r["level"] == "ERROR"]
+    assert not any("finalizing" in message for message in errors), errors
 {%- else %}
 
 
