@@ -118,7 +118,10 @@ class CorrelationIdMiddleware:
 
         def start_with_id(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
             # The id chosen here is the one logged: it replaces any a view set itself.
-            headers[:] = [item for item in headers if item[0].lower() != lowered]
+            for name, _value in headers:
+                if name.lower() == lowered:
+                    headers[:] = [item for item in headers if item[0].lower() != lowered]
+                    break
             headers.append(header)
             return start_response(status, headers, *args)
 

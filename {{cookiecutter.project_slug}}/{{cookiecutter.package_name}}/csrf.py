@@ -7,20 +7,20 @@ Anonymous requests go on to get their 401 from the view.
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, request
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 
 from .context import session_user_id
 from .errors import error_response
 
 csrf = CSRFProtect()
+# The methods that must carry the token (WTF_CSRF_METHODS is set from this).
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def protect_session_requests() -> None:
     """Flask-WTF's check, for unsafe requests whose session holds a logged-in user."""
-    if request.method not in current_app.config["WTF_CSRF_METHODS"]:
-        return
-    if session_user_id() is not None:
+    if request.method in UNSAFE_METHODS and session_user_id() is not None:
         csrf.protect(apply_exemptions=True)
 
 
@@ -38,7 +38,7 @@ def init_app(app: Flask) -> None:
     # anonymous requests (protect_session_requests). The settings it would default to, the
     # ones protect() reads, are set here instead.
     app.config.update(
-        WTF_CSRF_METHODS={"POST", "PUT", "PATCH", "DELETE"},
+        WTF_CSRF_METHODS=set(UNSAFE_METHODS),
         WTF_CSRF_FIELD_NAME="csrf_token",
         WTF_CSRF_HEADERS=["X-CSRF-Token"],
         # Valid for the life of the session, which is renewed at every login.
