@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable{% if cookiecutter.database != "sqlite" %}, Iterator{% endif %}
 {%- if cookiecutter.session_store == "redis" %}
 from typing import Any
 from urllib.parse import urlsplit
@@ -143,47 +143,47 @@ def test_a_session_that_cannot_be_written_is_503_not_a_silent_logout(
 {%- if cookiecutter.database != "sqlite" %}
 
 
-def test_the_database_comes_back_without_a_restart(
+@pytest.fixture
+def proxied_database(
     app_factory: Callable[..., Flask], database_url: str
-) -> None:
+) -> Iterator[tuple[TcpProxy, FlaskClient]]:
+    """A client of an app that reaches its database through a proxy the test can take down."""
     url = make_url(database_url)
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or {{ 5432 if cookiecutter.database == "postgresql" else 3306 }})
     proxy.start()
     try:
         through_proxy = url.set(host="127.0.0.1", port=proxy.port)
         app = app_factory(DATABASE_URL=through_proxy.render_as_string(hide_password=False))
-        client = app.test_client()
-        assert client.get("/items").status_code == 200
-        proxy.stop()
-        assert client.get("/items").status_code == 503
-        assert client.get("/readyz").status_code == 503
-        assert client.get("/healthz").status_code == 200
-        proxy.start()  # the same process, no restart
-        assert client.get("/items").status_code == 200
-        assert client.get("/readyz").status_code == 200
+        yield proxy, app.test_client()
     finally:
         proxy.stop()
+
+
+def test_the_database_comes_back_without_a_restart(
+    proxied_database: tuple[TcpProxy, FlaskClient],
+) -> None:
+    proxy, client = proxied_database
+    assert client.get("/items").status_code == 200
+    proxy.stop()
+    assert client.get("/items").status_code == 503
+    assert client.get("/readyz").status_code == 503
+    assert client.get("/healthz").status_code == 200
+    proxy.start()  # the same process, no restart
+    assert client.get("/items").status_code == 200
+    assert client.get("/readyz").status_code == 200
 
 
 def test_a_connection_dropped_while_idle_is_replaced_unseen(
-    app_factory: Callable[..., Flask], database_url: str, monkeypatch: pytest.MonkeyPatch
+    proxied_database: tuple[TcpProxy, FlaskClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = make_url(database_url)
-    proxy = TcpProxy(url.host or "127.0.0.1", url.port or {{ 5432 if cookiecutter.database == "postgresql" else 3306 }})
+    proxy, client = proxied_database
+    assert client.get("/items").status_code == 200
+    # What a firewall or a load balancer's idle timeout does to a pooled connection, while
+    # the database itself stays up.
+    proxy.stop()
     proxy.start()
-    try:
-        through_proxy = url.set(host="127.0.0.1", port=proxy.port)
-        app = app_factory(DATABASE_URL=through_proxy.render_as_string(hide_password=False))
-        client = app.test_client()
-        assert client.get("/items").status_code == 200
-        # What a firewall or a load balancer's idle timeout does to a pooled connection,
-        # while the database itself stays up.
-        proxy.stop()
-        proxy.start()
-        monkeypatch.setattr(db, "IDLE_PING_SECONDS", 0.0)  # as if it had sat idle for long
-        assert client.get("/items").status_code == 200  # not a 503: pinged and replaced
-    finally:
-        proxy.stop()
+    monkeypatch.setattr(db, "IDLE_PING_SECONDS", 0.0)  # as if it had sat idle for long
+    assert client.get("/items").status_code == 200  # not a 503: pinged and replaced
 {%- endif %}
 {%- if cookiecutter.session_store == "redis" %}
 
