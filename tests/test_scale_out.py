@@ -60,15 +60,33 @@ class Cluster:
     nginx: str
     instances: list[Service]
 
-    def authenticated(self, instance: Service) -> list[dict[str, object]]:
-        """The instance's access-log lines of logged-in requests that succeeded."""
-        return [
-            line
-            for line in instance.log_lines()
-            if str(line.get("logger", "")).endswith(".access")
-            and line.get("user_id")
-            and int(str(line.get("status"))) < 400
-        ]
+    @staticmethod
+    def served_a_logged_in_request(instance: Service) -> None:
+        """Waits for an access line of a logged-in request that succeeded: gunicorn writes
+        it after the response."""
+        instance.wait_for_line(
+            lambda line: (
+                str(line.get("logger", "")).endswith(".access")
+                and bool(line.get("user_id"))
+                and int(str(line.get("status"))) < 400
+            )
+        )
+
+    def served_by(self, correlation_id: str, timeout: float = 10) -> Service:
+        """The one instance whose log has a line with this id, once it is written."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [
+                instance
+                for instance in self.instances
+                if any(
+                    line.get("correlation_id") == correlation_id for line in instance.log_lines()
+                )
+            ]
+            if found or time.monotonic() > deadline:
+                (instance,) = found
+                return instance
+            time.sleep(0.1)
 
 
 def nginx_binary() -> str:
@@ -148,18 +166,13 @@ def test_two_instances_behind_nginx(cluster: Cluster) -> None:
         assert (status, read) == (200, item)
     for instance in (first, second):
         # Both instances served logged-in requests successfully: the session is shared.
-        assert cluster.authenticated(instance), f"{instance.url} served no logged-in request"
+        cluster.served_a_logged_in_request(instance)
 
     # nginx generates X-Request-ID: it becomes the correlation id, answered and logged.
     status, headers, _ = Client(cluster.nginx).call("GET", "/healthz")
     generated = headers["X-Correlation-ID"]
     assert status == 200 and re.fullmatch(r"[0-9a-f]{32}", generated)
-    (served_by,) = [
-        i
-        for i in (first, second)
-        if any(line.get("correlation_id") == generated for line in i.log_lines())
-    ]
-    served_by.wait_for_line(
+    cluster.served_by(generated).wait_for_line(
         lambda line: (
             line.get("logger") == "gunicorn.access" and line.get("correlation_id") == generated
         )
