@@ -87,10 +87,9 @@ def quiet(logger: logging.Logger, handler: logging.Handler) -> logging.Logger:
     return logger
 
 
-def build_service(package: str) -> tuple[Any, Any]:
-    """The generated app, configured from the environment like production, and its package."""
-    module = importlib.import_module(package)
-    app = module.create_app()
+def build_service(package: str) -> Any:
+    """The generated app, configured from the environment like production."""
+    app = importlib.import_module(package).create_app()
     db = importlib.import_module(f"{package}.db")
     db.upgrade(db.get_database(app).engine)
     # Every handler writes to /dev/null: formatting is measured, terminal output is not.
@@ -114,7 +113,7 @@ def build_service(package: str) -> tuple[Any, Any]:
         current = context.current_context
         return {"correlation_id": current.correlation_id, "user_id": current.user_id}
 
-    return app, module
+    return app
 
 
 def seed(app: Any, package: str) -> tuple[str, int]:
@@ -148,7 +147,7 @@ def peer_status(app: Wsgi, path: str) -> str:
 
 def build_contenders(settings: dict[str, Any]) -> tuple[list[Contender], dict[str, str], Any]:
     package = settings["package"]
-    service, module = build_service(package)
+    service = build_service(package)
     cookie, item_id = seed(service, package)
     models = importlib.import_module(f"{package}.models")
     notes: dict[str, str] = {}
@@ -244,7 +243,7 @@ def build_contenders(settings: dict[str, Any]) -> tuple[list[Contender], dict[st
     for row in rows:
         got = call(row.app, row.environ())
         assert got.startswith("200"), f"{row.name}: {got}"
-    return rows, notes, (service, module, cookie, item_id)
+    return rows, notes, (service, cookie, item_id)
 
 
 def io_counts(service: Any, package: str, cookie: str, item_id: int) -> dict[str, dict[str, int]]:
@@ -304,7 +303,7 @@ def summarize(rows: list[Contender]) -> list[dict[str, Any]]:
 def main() -> None:
     settings = json.loads(sys.argv[1])
     sys.path.insert(0, os.getcwd())  # the project: its package and its tests
-    rows, notes, (service, _module, cookie, item_id) = build_contenders(settings)
+    rows, notes, (service, cookie, item_id) = build_contenders(settings)
     shuffle = random.Random(settings.get("seed", 7)).shuffle
     for row in rows:  # warm-up: imports, caches, the connection pool
         batch(row, max(1, settings["calls"] // 10))

@@ -33,8 +33,7 @@ class SecurityHeadersMiddleware:
     def __init__(self, app: WSGIApplication, headers: Iterable[tuple[str, str]]) -> None:
         self.app = app
         self.headers = tuple(headers)
-        self.defaults = tuple((name.lower(), (name, value)) for name, value in self.headers)
-        self.names = frozenset(name for name, _ in self.defaults)
+        self.names = frozenset(name.lower() for name, _ in self.headers)
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
@@ -44,7 +43,7 @@ class SecurityHeadersMiddleware:
             if present.isdisjoint(self.names):  # the usual case: the view set none of them
                 headers.extend(self.headers)
             else:
-                headers.extend(header for name, header in self.defaults if name not in present)
+                headers.extend(item for item in self.headers if item[0].lower() not in present)
             return start_response(status, headers, *args)
 
         return self.app(environ, start_with_headers)
