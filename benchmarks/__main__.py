@@ -28,9 +28,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from tests.rendering import ROOT, keep_cookiecutter_home_in, project_environment, render, run, uv
-from tests.servers import production_env
-from tests.services import Client, Service, gunicorn, prepare
+from support.rendering import ROOT, keep_cookiecutter_home_in, project_environment, render, run, uv
+from support.servers import production_env
+from support.services import Client, Service, gunicorn, prepare
 
 from . import load
 

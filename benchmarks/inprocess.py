@@ -90,14 +90,14 @@ def quiet(logger: logging.Logger, handler: logging.Handler) -> logging.Logger:
 def build_service(package: str) -> Any:
     """The generated app, configured from the environment like production."""
     app = importlib.import_module(package).create_app()
-    db = importlib.import_module(f"{package}.db")
+    db = importlib.import_module(f"{package}.core.db")
     db.upgrade(db.get_database(app).engine)
     # Every handler writes to /dev/null: formatting is measured, terminal output is not.
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(DEVNULL)
     view_log = logging.getLogger(f"{package}.benchmark")
-    context = importlib.import_module(f"{package}.context")
+    context = importlib.import_module(f"{package}.core.context")
 
     @app.get("/benchmark/logged")
     def logged() -> dict[str, str]:
@@ -120,7 +120,7 @@ def seed(app: Any, package: str) -> tuple[str, int]:
     """A user, a logged-in session cookie and one item; returns (cookie, item id)."""
     users = importlib.import_module(f"{package}.users")
     models = importlib.import_module(f"{package}.models")
-    db = importlib.import_module(f"{package}.db")
+    db = importlib.import_module(f"{package}.core.db")
     email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
     with app.app_context():
         user = users.create_user(email, PASSWORD)
@@ -250,7 +250,7 @@ def io_counts(service: Any, package: str, cookie: str, item_id: int) -> dict[str
     """Connections checked out and session-store calls per request, with the counters the
     project's own tests use (tests/helpers.py)."""
     helpers = importlib.import_module("tests.helpers")
-    db = importlib.import_module(f"{package}.db")
+    db = importlib.import_module(f"{package}.core.db")
     engine = db.get_database(service).engine
     requests = {
         "/healthz": ("/healthz", None),

@@ -9,7 +9,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.services import Client, Service
+from support.services import Client, Service
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .rendering import keep_cookiecutter_home_in, project_environment
+from support.rendering import keep_cookiecutter_home_in, project_environment
 
 
 def pytest_configure(config: pytest.Config) -> None:

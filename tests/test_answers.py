@@ -13,7 +13,8 @@ from cookiecutter.exceptions import FailedHookException
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .rendering import render
+from support.rendering import render
+
 from .test_hooks import hook
 
 FREE_TEXT = ["project_name", "description", "author_name", "author_email", "version"]

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from .rendering import ROOT, run
-from .servers import require
+from support.rendering import ROOT, run
+from support.servers import require
 
 IN_PROCESS_ROWS = {
     "bare Flask: /healthz",

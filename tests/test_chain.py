@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from .rendering import render, run
-from .services import Client, Service, gunicorn
+from support.rendering import render, run
+from support.services import Client, Service, gunicorn
 
 pytestmark = pytest.mark.slow
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"

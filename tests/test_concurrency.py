@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from .rendering import render
-from .servers import production_env, require
-from .services import Client, Service, gunicorn, prepare
+from support.rendering import render
+from support.servers import production_env, require
+from support.services import Client, Service, gunicorn, prepare
 
 pytestmark = pytest.mark.slow
 USERS = 8

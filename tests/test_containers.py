@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
-from .rendering import render, run, uv
-from .services import Client, Service, gunicorn_command
+from support.rendering import render, run, uv
+from support.services import Client, Service, gunicorn_command
+
 from .variants import VARIANTS
 
 DOCKER_VARIANTS = sorted(name for name, v in VARIANTS.items() if v.get("use_docker") != "no")
@@ -33,7 +34,7 @@ def dockerfile_instructions(project: Path) -> list[tuple[str, str]]:
 
 def settings_of(project: Path) -> str:
     package = project / project.name.replace("-", "_")
-    return (package / "config.py").read_text() + (project / "gunicorn.conf.py").read_text()
+    return (package / "core" / "config.py").read_text() + (project / "gunicorn.conf.py").read_text()
 
 
 @pytest.fixture(scope="module", params=DOCKER_VARIANTS)

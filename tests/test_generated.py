@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from .rendering import render, run
-from .servers import REDIS_URL, require, throwaway_database, throwaway_redis_namespace
-from .services import Client, Service
+from support.rendering import render, run
+from support.servers import REDIS_URL, require, throwaway_database, throwaway_redis_namespace
+from support.services import Client, Service
+
 from .variants import VARIANTS
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cookiecutter.exceptions import FailedHookException
 
-from .rendering import ANSWERS, load_hook, render
+from support.rendering import ANSWERS, load_hook, render
 
 hook = load_hook("pre_gen_project")
 

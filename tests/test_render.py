@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from .rendering import ANSWERS, LEFTOVER_MARKER, render
+from support.rendering import ANSWERS, LEFTOVER_MARKER, render
+
 from .variants import VARIANTS
 
 # Dependencies (and words in .env.example) that belong to one choice only.
@@ -89,7 +90,7 @@ def test_free_text_answers_survive_quoting(tmp_path: Path) -> None:
     assert metadata["authors"][0]["name"] == answers["author_name"]
     assert (
         json.dumps(answers["correlation_header"])
-        in (project / "billing_api" / "context.py").read_text()
+        in (project / "billing_api" / "core" / "context.py").read_text()
     )
 
 

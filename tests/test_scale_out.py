@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from .rendering import render
-from .servers import production_env, require
-from .services import Client, Service, free_port, gunicorn, prepare
+from support.rendering import render
+from support.servers import production_env, require
+from support.services import Client, Service, free_port, gunicorn, prepare
 
 pytestmark = pytest.mark.slow
 NGINX_CONF = """

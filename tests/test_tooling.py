@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .rendering import load_hook, render
+from support.rendering import load_hook, render
 
 post_gen = load_hook("post_gen_project")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .rendering import ROOT, run
+from support.rendering import ROOT, run
 
 pytestmark = pytest.mark.slow
 GIT_IDENTITY = {
@@ -60,9 +60,8 @@ def test_cruft_update_brings_template_changes_and_keeps_local_ones(tmp_path: Pat
     items.write_text(items.read_text() + "\n\ndef local_helper() -> int:\n    return 42\n")
     git(project, "commit", "--quiet", "--all", "--message", "a change of our own")
     # ...and a later change to the template.
-    health = (
-        template / "{{cookiecutter.project_slug}}" / "{{cookiecutter.package_name}}" / "health.py"
-    )
+    package = template / "{{cookiecutter.project_slug}}" / "{{cookiecutter.package_name}}"
+    health = package / "core" / "health.py"
     health.write_text(
         health.read_text().replace(
             'bp = Blueprint("health", __name__)',
@@ -73,7 +72,7 @@ def test_cruft_update_brings_template_changes_and_keeps_local_ones(tmp_path: Pat
 
     assert cruft(project, "check", check=False).returncode != 0  # out of date
     cruft(project, "update", "--skip-apply-ask", "--allow-untracked-files")
-    assert "PROBE_VERSION = 2" in (project / "example_service" / "health.py").read_text()
+    assert "PROBE_VERSION = 2" in (project / "example_service" / "core" / "health.py").read_text()
     assert "def local_helper" in items.read_text()
     assert cruft(project, "check").returncode == 0
     assert "local_helper" in cruft(project, "diff").stdout

@@ -33,7 +33,7 @@ logconfig_dict = {
     },
     "filters": {
         "access_fields": {
-            "()": "{{ cookiecutter.package_name }}.logs.GunicornAccessFilter",
+            "()": "{{ cookiecutter.package_name }}.core.logs.GunicornAccessFilter",
         },
     },
     "handlers": {

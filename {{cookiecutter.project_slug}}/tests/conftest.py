@@ -35,11 +35,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 {%- endif %}
 
-from {{ cookiecutter.package_name }} import create_app, logs
-from {{ cookiecutter.package_name }}.db import Base, get_database, upgrade
-from {{ cookiecutter.package_name }}.users import create_user
+from {{ cookiecutter.package_name }} import create_app
+from {{ cookiecutter.package_name }}.core import logs
+from {{ cookiecutter.package_name }}.core.db import Base, get_database, upgrade
 
-from .helpers import PASSWORD, {% if cookiecutter.database != "sqlite" %}UNREACHABLE_DATABASE_URL, {% endif %}login
+from .helpers import {% if cookiecutter.database != "sqlite" %}UNREACHABLE_DATABASE_URL, {% endif %}create_test_user, login
 
 RUN_ID = uuid.uuid4().hex[:12]
 
@@ -235,9 +235,7 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def user_email(app: Flask) -> str:
-    # Open the app context for setup only: requests made inside it would share one `g`.
-    with app.app_context():
-        return create_user(f"user-{uuid.uuid4().hex[:8]}@example.com", PASSWORD).email
+    return create_test_user(app)
 
 
 @pytest.fixture

@@ -1,38 +1,82 @@
-"""docs/ARCHITECTURE.md names only things that exist: modules, their attributes, settings."""
+"""docs/ARCHITECTURE.md and the README name only things that exist: modules, their
+attributes, settings; and the infrastructure in core/ never imports the application."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import re
 from pathlib import Path
 
 import pytest
 
+from .helpers import PACKAGE
+
 PROJECT = Path(__file__).resolve().parents[1]
-PACKAGE = "{{ cookiecutter.package_name }}"
-DOC = (PROJECT / "docs" / "ARCHITECTURE.md").read_text()
-NAMES = set(re.findall(r"`([^`\s]+)`", DOC))
-# Settings are read in config.py; the correlation headers are the context's own.
-SETTINGS_SOURCE = "".join((PROJECT / PACKAGE / n).read_text() for n in ("config.py", "context.py"))
+DOCS = {name: (PROJECT / name).read_text() for name in ("docs/ARCHITECTURE.md", "README.md")}
+NAMES = {name for text in DOCS.values() for name in re.findall(r"`([^`\s]+)`", text)}
+# Settings are read in core/config.py; the correlation headers are the context's own.
+SETTINGS_SOURCE = "".join(
+    (PROJECT / PACKAGE / "core" / name).read_text() for name in ("config.py", "context.py")
+)
+CORE_MODULES = sorted(path.stem for path in (PROJECT / PACKAGE / "core").glob("*.py"))
+
+
+def resolve(name: str) -> object:
+    """`core.context.Context.user_id` -> the attribute, importing the longest module prefix."""
+    parts = name.split(".")
+    for split in range(len(parts), 0, -1):
+        try:
+            target: object = importlib.import_module(".".join([PACKAGE, *parts[:split]]))
+        except ModuleNotFoundError:
+            continue
+        for attribute in parts[split:]:
+            assert hasattr(target, attribute), f"{name}: no {attribute}"
+            target = getattr(target, attribute)
+        return target
+    raise AssertionError(f"{name}: no such module in {PACKAGE}")
 
 
 @pytest.mark.parametrize("name", sorted(n for n in NAMES if n.endswith(".py")))
 def test_named_modules_exist(name: str) -> None:
-    assert (PROJECT / PACKAGE / name).is_file() or (PROJECT / name).is_file(), name
+    places = (PROJECT / PACKAGE, PROJECT, PROJECT / "tests")
+    assert any((place / name).is_file() for place in places), name
+
+
+@pytest.mark.parametrize("name", sorted(n for n in NAMES if re.fullmatch(r"[a-z_]+/", n)))
+def test_named_folders_exist(name: str) -> None:
+    assert (PROJECT / PACKAGE / name).is_dir() or (PROJECT / name).is_dir(), name
 
 
 @pytest.mark.parametrize(
     "name",
-    sorted(n for n in NAMES if re.fullmatch(r"[a-z_]+(\.[A-Za-z_]+)+", n) and n[-3:] != ".py"),
+    sorted(
+        n
+        for n in NAMES
+        if re.fullmatch(r"[a-z_]+(\.[A-Za-z_]+)+", n)
+        and not n.endswith((".py", ".md", ".toml", ".ini", ".yaml", ".yml", ".txt"))
+        and n.split(".")[0] in {"core", *(p.stem for p in (PROJECT / PACKAGE).glob("*.py"))}
+    ),
 )
 def test_named_attributes_exist(name: str) -> None:
-    module_name, *attributes = name.split(".")
-    target: object = importlib.import_module(f"{PACKAGE}.{module_name}")
-    for attribute in attributes:
-        assert hasattr(target, attribute), f"{name}: no {attribute}"
-        target = getattr(target, attribute)
+    resolve(name)
 
 
-@pytest.mark.parametrize("name", sorted(n for n in NAMES if re.fullmatch(r"[A-Z][A-Z_]+", n)))
+@pytest.mark.parametrize(
+    "name", sorted(set(re.findall(r"`([A-Z][A-Z_]+)`", DOCS["docs/ARCHITECTURE.md"])))
+)
 def test_named_settings_exist(name: str) -> None:
     assert f'"{name}"' in SETTINGS_SOURCE, name
+
+
+@pytest.mark.parametrize("module", CORE_MODULES)
+def test_core_never_imports_the_application(module: str) -> None:
+    """core/ is what a team leaves alone: it must not depend on what the team changes."""
+    tree = ast.parse((PROJECT / PACKAGE / "core" / f"{module}.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            relative_to_package = node.level >= 2 or (
+                node.level == 0 and (node.module or "").startswith(PACKAGE)
+            )
+            inside_core = node.level == 1 or (node.module or "").startswith(f"{PACKAGE}.core")
+            assert inside_core or not relative_to_package, (module, node.module)

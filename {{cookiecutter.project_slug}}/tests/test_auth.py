@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -9,17 +10,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from {{ cookiecutter.package_name }}.db import get_db
+from {{ cookiecutter.package_name }}.core.db import get_db
 from {{ cookiecutter.package_name }}.models import User
 from {{ cookiecutter.package_name }}.users import create_user
 
-from .helpers import PASSWORD, login
-
-COOKIE = "{{ cookiecutter.package_name }}_session"
+from .helpers import PASSWORD, SESSION_COOKIE, login
 
 
 def session_cookie(client: FlaskClient) -> str | None:
-    cookie = client.get_cookie(COOKIE)
+    cookie = client.get_cookie(SESSION_COOKIE)
     return cookie.value if cookie else None
 
 
@@ -72,7 +71,7 @@ def test_password_is_hashed_with_argon2id(app: Flask, user_email: str) -> None:
 
 
 def test_session_id_changes_at_login(client: FlaskClient, user_email: str) -> None:
-    client.set_cookie(COOKIE, "planted-by-an-attacker")
+    client.set_cookie(SESSION_COOKIE, "planted-by-an-attacker")
     login(client, user_email)
     first = session_cookie(client)
     assert first not in (None, "planted-by-an-attacker")
@@ -85,9 +84,9 @@ def test_a_planted_session_id_is_useless_after_login(
 ) -> None:
     attacker = app.test_client()
     attacker.get("/healthz")
-    client.set_cookie(COOKIE, "planted-by-an-attacker")
+    client.set_cookie(SESSION_COOKIE, "planted-by-an-attacker")
     login(client, user_email)
-    attacker.set_cookie(COOKIE, "planted-by-an-attacker")
+    attacker.set_cookie(SESSION_COOKIE, "planted-by-an-attacker")
     assert attacker.get("/auth/me").status_code == 401
 
 
@@ -101,7 +100,7 @@ def test_logout_invalidates_the_server_side_session(
     assert response.status_code == 204
     assert client.get("/auth/me").status_code == 401
     replay = app.test_client()
-    replay.set_cookie(COOKIE, stolen)
+    replay.set_cookie(SESSION_COOKIE, stolen)
     assert replay.get("/auth/me").status_code == 401
 
 
@@ -109,6 +108,19 @@ def test_logout_needs_the_csrf_token_when_logged_in(client: FlaskClient, user_em
     login(client, user_email)
     assert client.post("/auth/logout").status_code == 403
     assert client.get("/auth/me").status_code == 200
+
+
+def test_flask_wtf_settings_keep_their_meaning(
+    app_factory: Callable[..., Flask], user_email: str
+) -> None:
+    """WTF_CSRF_ENABLED switches the check off, as Flask-WTF documents (tests of a team's own
+    views may want that); the default app checks."""
+    client = app_factory(WTF_CSRF_ENABLED=False).test_client()
+    login(client, user_email)
+    assert client.post("/auth/logout").status_code == 204
+    client = app_factory().test_client()
+    login(client, user_email)
+    assert client.post("/auth/logout").status_code == 403
 
 
 @pytest.mark.parametrize("user_id", ["abc", "-1", "0", "999999", "99999999999999999999", "1.5", ""])
@@ -121,7 +133,7 @@ def test_malformed_or_unknown_user_ids_are_anonymous(client: FlaskClient, user_i
 def test_cookie_flags(client: FlaskClient, user_email: str) -> None:
     response = client.post("/auth/login", json={"email": user_email, "password": PASSWORD})
     cookie = response.headers["Set-Cookie"]
-    assert cookie.startswith(f"{COOKIE}=")
+    assert cookie.startswith(f"{SESSION_COOKIE}=")
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
     assert "Secure" not in cookie  # testing mode; production is checked in test_config

@@ -9,13 +9,11 @@ import click
 import pytest
 from flask import Flask, g
 
-from {{ cookiecutter.package_name }}.background import submit
-from {{ cookiecutter.package_name }}.context import current_context, with_correlation_id
-from {{ cookiecutter.package_name }}.db import get_db
+from {{ cookiecutter.package_name }}.core.background import submit
+from {{ cookiecutter.package_name }}.core.context import current_context, with_correlation_id
+from {{ cookiecutter.package_name }}.core.db import get_db
 
-from .helpers import login
-
-HEADER = "{{ cookiecutter.correlation_header }}"
+from .helpers import HEADER, login
 
 
 def describe() -> dict[str, Any]:

@@ -7,9 +7,9 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 
-from {{ cookiecutter.package_name }}.config import ConfigError, from_environ
+from {{ cookiecutter.package_name }}.core.config import ConfigError, from_environ
 {%- if cookiecutter.database != "sqlite" %}
-from {{ cookiecutter.package_name }}.db import normalize_url
+from {{ cookiecutter.package_name }}.core.db import normalize_url
 {%- endif %}
 
 from .helpers import PASSWORD

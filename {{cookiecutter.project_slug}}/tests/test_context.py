@@ -7,19 +7,15 @@ from typing import Any
 
 import click
 import pytest
-from flask import Flask, g
+from flask import Flask
 from flask.testing import FlaskClient
+from flask_login import user_accessed
 
-from {{ cookiecutter.package_name }}.context import (
-    Context,
-    FlaskContext,
-    ServiceContext,
-    current_context,
-)
+from {{ cookiecutter.package_name }}.context import ServiceContext, current_context
+from {{ cookiecutter.package_name }}.core.context import Context, FlaskContext, get_current_context
 
-from .helpers import login
+from .helpers import HEADER, login
 
-HEADER = "{{ cookiecutter.correlation_header }}"
 GENERATED = re.compile(r"[0-9a-f]{32}")
 
 
@@ -28,13 +24,12 @@ def add_probe(app: Flask, *, read_user: bool) -> None:
     def probe() -> dict[str, Any]:
         body: dict[str, Any] = {
             "correlation_id": current_context.correlation_id,
-            "context_object": id(current_context._get_current_object()),  # type: ignore[attr-defined]
+            "context_object": id(get_current_context()),
             "method": current_context.method,
             "path": current_context.path,
         }
         if read_user:
             body["user_id"] = current_context.user_id
-        body["user_loaded"] = "_login_user" in g
         return body
 
 
@@ -60,9 +55,13 @@ def test_user_is_not_loaded_unless_asked(app: Flask, user_email: str) -> None:
     add_probe(app, read_user=False)
     client = app.test_client()
     login(client, user_email)
-    body = client.get("/probe").json
-    assert body is not None
-    assert body["user_loaded"] is False
+    loads: list[object] = []
+    # flask-login sends user_accessed whenever it loads the user for a request.
+    with user_accessed.connected_to(lambda sender: loads.append(sender), app):
+        assert client.get("/probe").status_code == 200
+        assert loads == []
+        assert client.get("/auth/me").status_code == 200
+        assert loads == [app]
 
 
 def test_nothing_leaks_between_requests_on_one_thread(app: Flask) -> None:
@@ -104,7 +103,7 @@ def test_no_context_outside_an_application_context() -> None:
 
 def test_the_service_context_class_is_used(app: Flask) -> None:
     with app.app_context():
-        assert isinstance(current_context._get_current_object(), ServiceContext)  # type: ignore[attr-defined]
+        assert isinstance(get_current_context(), ServiceContext)
 
 
 def test_a_user_defined_context_class() -> None:

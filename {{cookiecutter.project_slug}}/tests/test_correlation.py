@@ -10,11 +10,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }} import correlation
+from {{ cookiecutter.package_name }}.core import correlation
 
-HEADER = "{{ cookiecutter.correlation_header }}"
+from .helpers import HEADER, TRACE_ID
+
 GENERATED = re.compile(r"[0-9a-f]{32}")
-TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
 
 

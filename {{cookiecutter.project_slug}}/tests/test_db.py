@@ -8,7 +8,7 @@ from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from {{ cookiecutter.package_name }}.db import db, get_database, get_db, teardown_db
+from {{ cookiecutter.package_name }}.core.db import db, get_database, get_db, teardown_db
 from {{ cookiecutter.package_name }}.models import Item, User
 
 from .helpers import count_checkouts, login

@@ -19,14 +19,15 @@ from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 {%- endif %}
 {% if cookiecutter.database != "sqlite" %}
-from {{ cookiecutter.package_name }} import db
+from {{ cookiecutter.package_name }}.core import db
 {%- endif %}
-from {{ cookiecutter.package_name }}.db import get_database
+from {{ cookiecutter.package_name }}.core.db import get_database
 
 from .helpers import (
-{%- if cookiecutter.session_store == "filesystem" %}
-    PASSWORD,
+{%- if cookiecutter.session_store == "redis" %}
+    HEADER,
 {%- endif %}
+    PASSWORD,
 {%- if cookiecutter.session_store == "redis" %}
     UNREACHABLE_REDIS_URL,
 {%- endif %}
@@ -38,8 +39,6 @@ from .helpers import (
     login,
 {%- endif %}
 )
-
-HEADER = "{{ cookiecutter.correlation_header }}"
 
 
 def test_healthz_touches_nothing(app: Flask, client: FlaskClient) -> None:
@@ -108,6 +107,23 @@ def test_a_redis_outage_is_503_for_session_requests_only(
     # Liveness never depends on the session store, cookie or not.
     assert client.get("/healthz").status_code == 200
     # One error line for the outage, and no second one from finishing the response.
+    errors = [r["message"] for r in log_records() if r["level"] == "ERROR"]
+    assert not any("finalizing" in message for message in errors), errors
+
+
+def test_a_session_that_cannot_be_written_is_503_not_a_silent_logout(
+    app_factory: Callable[..., Flask],
+    user_email: str,
+    log_records: Callable[[], list[dict[str, Any]]],
+) -> None:
+    app = app_factory(REDIS_URL=UNREACHABLE_REDIS_URL, PROPAGATE_EXCEPTIONS=False)
+    response = app.test_client().post(
+        "/auth/login", json={"email": user_email, "password": PASSWORD}
+    )
+    assert response.status_code == 503
+    assert response.json is not None
+    assert response.json["message"] == "The session store is unavailable."
+    assert "Set-Cookie" not in response.headers
     errors = [r["message"] for r in log_records() if r["level"] == "ERROR"]
     assert not any("finalizing" in message for message in errors), errors
 {%- else %}

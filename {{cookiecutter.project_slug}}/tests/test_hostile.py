@@ -9,13 +9,12 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }}.auth import login_required
-from {{ cookiecutter.package_name }}.db import get_db
+from {{ cookiecutter.package_name }}.auth import REMEMBER_COOKIE, login_required
+from {{ cookiecutter.package_name }}.core.db import get_db
 from {{ cookiecutter.package_name }}.models import User
 
-from .helpers import PASSWORD, login
+from .helpers import HEADER, create_test_user, login
 
-HEADER = "{{ cookiecutter.correlation_header }}"
 Records = Callable[[], list[dict[str, Any]]]
 
 
@@ -42,19 +41,27 @@ def test_a_failed_commit_in_a_logged_in_request_is_a_json_500(
     assert [(r["path"], r["status"]) for r in access][-1] == ("/duplicate", 500)
 
 
-def test_a_forged_remember_cookie_is_ignored(client: FlaskClient) -> None:
+def test_another_apps_remember_cookie_is_ignored(client: FlaskClient) -> None:
+    # flask-login's default name, as another app on the same domain may set it.
     client.set_cookie("remember_token", "1|\u00e9\u00e9")
     assert client.get("/auth/me").status_code == 401
     assert client.post("/items", json={"name": "x"}).status_code == 401
 
 
+def test_a_forged_remember_cookie_is_refused(client: FlaskClient, user_email: str) -> None:
+    login(client, user_email)
+    client.set_cookie(REMEMBER_COOKIE, "1|\u00e9\u00e9")
+    for response in (client.get("/auth/me"), client.get("/items")):
+        assert response.status_code == 400
+        assert response.json is not None and REMEMBER_COOKIE in response.json["message"]
+    client.delete_cookie(REMEMBER_COOKIE)
+    assert client.get("/auth/me").status_code == 200
+
+
 def test_a_csrf_token_does_not_survive_a_change_of_user(
     app: Flask, client: FlaskClient, user_email: str
 ) -> None:
-    from {{ cookiecutter.package_name }}.users import create_user
-
-    with app.app_context():
-        other = create_user("other@example.com", PASSWORD).email
+    other = create_test_user(app, "other@example.com")
     first_token = login(client, user_email)
     login(client, other)
     response = client.post("/items", json={"name": "x"}, headers={"X-CSRF-Token": first_token})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-HEADER = "{{ cookiecutter.correlation_header }}"
+from .helpers import HEADER
 
 
 def test_create_then_read(client: FlaskClient, logged_in: str) -> None:

@@ -11,12 +11,11 @@ from typing import Any
 from flask import Flask, current_app, request
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }}.context import ENVIRON_USER
-from {{ cookiecutter.package_name }}.logs import GunicornAccessFilter
+from {{ cookiecutter.package_name }}.core.context import ENVIRON_USER
+from {{ cookiecutter.package_name }}.core.logs import GunicornAccessFilter
 
-from .helpers import login
+from .helpers import HEADER, login
 
-HEADER = "{{ cookiecutter.correlation_header }}"
 Records = Callable[[], list[dict[str, Any]]]
 
 

@@ -8,7 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from flask import Flask
 from sqlalchemy import Engine, inspect
 
-from {{ cookiecutter.package_name }}.db import Base, alembic_config, upgrade
+from {{ cookiecutter.package_name }}.core.db import Base, alembic_config, upgrade
 
 
 def test_models_and_migrations_agree(engine: Engine) -> None:

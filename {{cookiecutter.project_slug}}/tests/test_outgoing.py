@@ -8,13 +8,13 @@ import click
 import pytest
 from flask import Flask
 
-from {{ cookiecutter.package_name }} import correlation
-from {{ cookiecutter.package_name }}.background import submit
-from {{ cookiecutter.package_name }}.context import with_correlation_id
-from {{ cookiecutter.package_name }}.outgoing import DEFAULT_TIMEOUT, http, make_client
+from {{ cookiecutter.package_name }}.core import correlation
+from {{ cookiecutter.package_name }}.core.background import submit
+from {{ cookiecutter.package_name }}.core.context import with_correlation_id
+from {{ cookiecutter.package_name }}.core.outgoing import DEFAULT_TIMEOUT, http, make_client
 
-HEADER = "{{ cookiecutter.correlation_header }}"
-TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+from .helpers import HEADER, TRACE_ID
+
 TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-00")
 Server = tuple[str, list[dict[str, str]]]
 

@@ -16,11 +16,10 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from {{ cookiecutter.package_name }} import correlation
+from {{ cookiecutter.package_name }}.core import correlation
 
-from .helpers import PASSWORD, login
+from .helpers import HEADER, PASSWORD, login
 
-HEADER = "{{ cookiecutter.correlation_header }}"
 GENERATED = re.compile(r"[0-9a-f]{32}")
 RAW_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 CSRF_MESSAGES = {"The CSRF token is missing.", "The CSRF token is invalid."}

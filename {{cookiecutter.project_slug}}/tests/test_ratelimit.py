@@ -9,6 +9,8 @@ from typing import Any
 
 from flask import Flask
 
+from {{ cookiecutter.package_name }}.core.ratelimit import login_limited
+
 from .helpers import PASSWORD{% if cookiecutter.session_store == "redis" %}, UNREACHABLE_REDIS_URL{% endif %}
 {%- if cookiecutter.session_store == "redis" %}
 
@@ -26,6 +28,21 @@ def attempt(client: object, email: str, address: str, password: str = "wrong") -
         assert response.json["error"] == "too_many_requests"
         assert "Retry-After" in response.headers
     return int(response.status_code)
+
+
+def test_any_view_can_be_limited_where_it_is_defined(
+    app_factory: Callable[..., Flask],
+) -> None:
+    app = app_factory(LOGIN_RATE_LIMIT_PER_CLIENT="2/minute")
+
+    @app.post("/auth/reset-password")
+    @login_limited
+    def reset_password() -> dict[str, str]:
+        return {"status": "sent"}
+
+    client = app.test_client()
+    codes = [client.post("/auth/reset-password", json={}).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
 
 
 def test_one_client_trying_many_accounts(app_factory: Callable[..., Flask]) -> None:

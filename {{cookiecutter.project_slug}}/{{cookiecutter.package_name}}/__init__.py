@@ -1,7 +1,7 @@
 """{{ cookiecutter.project_name }}: the application factory.
 
-Reading `create_app` top to bottom is reading how a request is handled: each line wires in
-one module, and each module owns one concern.
+`core/` is the infrastructure (leave it alone); the modules beside it (`context`, `models`,
+`users`, `auth`, `items`, `downstream`{% if cookiecutter.background_jobs == "celery" %}, `tasks`{% endif %}) are the application: copy and change them.
 """
 
 from __future__ import annotations
@@ -12,17 +12,16 @@ from typing import Any
 
 from flask import Flask
 
-from . import (
-    auth,
+from . import auth, downstream, items, users
+from .context import ServiceContext
+from .core import (
     background,
     config,
     context,
     csrf,
     db,
-    downstream,
     errors,
     health,
-    items,
 {%- if cookiecutter.background_jobs == "celery" %}
     jobs,
 {%- endif %}
@@ -30,30 +29,46 @@ from . import (
     ratelimit,
     security,
     sessions,
-    users,
 )
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. The order of the lines below matters in three ways only:
+
+    - `config` comes first: every other `init_app` reads the settings.
+    - WSGI middleware wraps what was there before, so the last one wrapped sees a request
+      first: `security` (ProxyFix, then security headers) wraps `context`'s correlation-id
+      middleware, so the client's address is fixed before anything reads it.
+    - `before_request` hooks run in the order they are registered: `sessions` stops a
+      request whose session could not be opened (503), then `csrf` refuses a forged one,
+      before `auth` or any view does any work for them.
+
+    Everything else (error handlers, teardown functions, blueprints, commands) is looked up
+    by Flask when needed, so it may be wired in any order.
+    """
     # INSTANCE_PATH: where local state lives (the SQLite file, session files) when the
     # package is installed (a container volume); by default Flask puts it next to the package.
     app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None)
     config.init_app(app, test_config)  # environment, .env, secret-key check
-    context.init_app(app)  # current_context; correlation id in and out
+
+    # Infrastructure (core/).
+    context.init_app(app, ServiceContext)  # current_context; correlation ids (WSGI middleware)
+    security.init_app(app)  # security headers, trusted proxies (WSGI middleware)
     logs.init_app(app)  # JSON lines stamped with the context; access log
     errors.init_app(app)  # JSON errors; 503 when a dependency is down
-    security.init_app(app)  # security headers on every response
     db.init_app(app)  # engine; get_db() Session on g; teardown_db
     sessions.init_app(app)  # server-side sessions (Flask-Session)
-    auth.init_app(app)  # flask-login and /auth
-    ratelimit.init_app(app)  # login attempts per client and per account
     csrf.init_app(app)  # CSRF token for session-authenticated writes
-    users.init_app(app)  # create-user command
+    ratelimit.init_app(app)  # the login limits that @login_limited applies
     background.init_app(app)  # threads that carry the context
-    health.init_app(app)  # /healthz and /readyz
 {%- if cookiecutter.background_jobs == "celery" %}
     jobs.init_app(app)  # Celery jobs that carry the context
 {%- endif %}
+    health.init_app(app)  # /healthz and /readyz
+
+    # The application: copy and change these.
+    auth.init_app(app)  # flask-login and /auth
+    users.init_app(app)  # create-user command
     items.init_app(app)  # the example resource
     downstream.init_app(app)  # the example of calling other services
     return app

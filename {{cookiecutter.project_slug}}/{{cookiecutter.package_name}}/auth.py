@@ -6,37 +6,29 @@ from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar, cast
 
 import flask_login
-from flask import Blueprint, Flask, abort, current_app, session
-from flask_login import LoginManager, current_user, login_user, logout_user
+from flask import Blueprint, Flask, abort, current_app, request, session
+from flask_login import (
+    LoginManager,
+    current_user,
+    login_user,
+    logout_user,
+    user_logged_in,
+    user_logged_out,
+)
 
-from . import payload
-from .csrf import csrf, new_token
-from .db import get_db
+from .context import current_context
+from .core import csrf, payload
+from .core.db import get_db
+from .core.ratelimit import login_limited
 from .models import EMAIL_MAX_LENGTH, User
 from .users import authenticate
 
 PASSWORD_MAX_LENGTH = 1024
 # Primary keys of the shipped schema are 32-bit; larger ids are not worth a query.
 _MAX_ID = 2**31 - 1
+REMEMBER_COOKIE = "{{ cookiecutter.package_name }}_remember"
 
-
-class SessionOnlyLoginManager(LoginManager):  # type: ignore[misc]
-    """flask-login without remember-me cookies, which this service never issues.
-
-    A remember cookie cannot be revoked short of rotating SECRET_KEY, and flask-login's
-    decoder raises (a 500) on a forged non-ASCII one: such a cookie is simply ignored.
-    """
-
-    def init_app(self, app: Flask, add_context_processor: bool = False) -> None:
-        # flask-login's own init_app adds an after_request hook, run for every request, that
-        # only maintains remember cookies (and a template context processor: no templates).
-        app.login_manager = self  # type: ignore[attr-defined]
-
-    def _load_user_from_remember_cookie(self, _cookie: str) -> None:
-        return None
-
-
-login_manager = SessionOnlyLoginManager()
+login_manager = LoginManager()
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -48,16 +40,40 @@ def login_required(view: View) -> View:
 
 def load_user(user_id: str) -> User | None:
     """flask-login's loader: `None` for unknown or malformed ids, never an exception."""
-    if not (user_id.isascii() and user_id.isdecimal()) or not 0 < int(user_id) <= _MAX_ID:
-        return None
-    return get_db().get(User, int(user_id))
+    user = None
+    if user_id.isascii() and user_id.isdecimal() and 0 < int(user_id) <= _MAX_ID:
+        user = get_db().get(User, int(user_id))
+    current_context.identify(user.get_id() if user is not None else None)
+    return user
+
+
+def identify_logged_in(_app: Flask, user: User, **_extra: Any) -> None:
+    current_context.identify(user.get_id())
+
+
+def identify_logged_out(_app: Flask, **_extra: Any) -> None:
+    current_context.identify(None)
 
 
 def unauthorized() -> NoReturn:
     abort(401, description="Log in first.")
 
 
+def refuse_remember_cookie() -> None:
+    """This service issues no remember-me cookie, so one that arrives is forged.
+
+    flask-login would try to verify it before any other way of logging in (and its check
+    raises on non-ASCII values): a clear 400 instead. A remember cookie could not be revoked
+    short of rotating SECRET_KEY; the server-side session can.
+    """
+    name = current_app.config["REMEMBER_COOKIE_NAME"]
+    if name in request.cookies:
+        abort(400, description=f"This service issues no {name} cookie; drop it.")
+
+
 @bp.post("/login")
+@csrf.exempt  # there is no session to ride on yet
+@login_limited
 def login() -> dict[str, Any]:
     data = payload.json_object()
     email = payload.text_field(data, "email", max_length=EMAIL_MAX_LENGTH)
@@ -70,7 +86,7 @@ def login() -> dict[str, Any]:
     session.clear()
     login_user(user)
     current_app.session_interface.regenerate(session)  # type: ignore[attr-defined]
-    return {"user": user.to_dict(), "csrf_token": new_token()}
+    return {"user": user.to_dict(), "csrf_token": csrf.new_token()}
 
 
 @bp.get("/me")
@@ -88,12 +104,14 @@ def logout() -> tuple[str, int]:
 
 
 def init_app(app: Flask) -> None:
-    login_manager.init_app(app)
+    app.config.setdefault("REMEMBER_COOKIE_NAME", REMEMBER_COOKIE)
+    login_manager.init_app(app, add_context_processor=False)
     login_manager.user_loader(load_user)
     login_manager.unauthorized_handler(unauthorized)
-    # Logging in needs no token: there is no session to ride on yet.
-    csrf.exempt(login)
     # "basic"/"strong" hash the client address from X-Forwarded-For, which any client can
     # set; the session is server-side, regenerated at login and deleted at logout instead.
     login_manager.session_protection = None
+    user_logged_in.connect(identify_logged_in, app)
+    user_logged_out.connect(identify_logged_out, app)
+    app.before_request(refuse_remember_cookie)
     app.register_blueprint(bp)

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 from flask import Blueprint, Flask, current_app
 
-from .background import submit
-from .outgoing import http
+from .core.background import submit
+from .core.outgoing import http
 
 log = logging.getLogger(__name__)
 bp = Blueprint("downstream", __name__)

@@ -14,14 +14,14 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 {% endif -%}
 from sqlalchemy import select
 
-from . import payload
 from .auth import login_required
 from .context import current_context
-from .db import get_db
-{%- if cookiecutter.background_jobs == "celery" %}
-from .jobs import announce_item
-{%- endif %}
+from .core import payload
+from .core.db import get_db
 from .models import ITEM_NAME_MAX_LENGTH, Item
+{%- if cookiecutter.background_jobs == "celery" %}
+from .tasks import announce_item
+{%- endif %}
 
 bp = Blueprint("items", __name__, url_prefix="/items")
 {%- if cookiecutter.background_jobs == "celery" %}

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.mysql import DATETIME
 {%- endif %}
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import Base
+from .core.db import Base
 
 EMAIL_MAX_LENGTH = 254
 ITEM_NAME_MAX_LENGTH = 200

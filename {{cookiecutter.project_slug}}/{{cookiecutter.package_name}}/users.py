@@ -7,10 +7,10 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .context import with_correlation_id
-from .db import get_db
+from .core.context import with_correlation_id
+from .core.db import get_db
+from .core.passwords import hash_password, needs_rehash, verify_password, warm_up
 from .models import User
-from .passwords import hash_password, needs_rehash, verify_password, warm_up
 
 PASSWORD_MIN_LENGTH = 8
 

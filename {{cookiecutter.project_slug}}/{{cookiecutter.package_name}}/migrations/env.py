@@ -8,7 +8,7 @@ from sqlalchemy import Connection
 
 # models is imported for its side effect: it registers the tables on Base.metadata.
 from {{ cookiecutter.package_name }} import create_app, models  # noqa: F401
-from {{ cookiecutter.package_name }}.db import Base, get_database
+from {{ cookiecutter.package_name }}.core.db import Base, get_database
 
 target_metadata = Base.metadata
 

@@ -16,14 +16,15 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from cachelib.file import FileSystemCache
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, request
 from flask.sessions import SessionMixin
 from flask_session.cachelib import CacheLibSessionInterface
 {%- elif cookiecutter.session_store == "redis" %}
 
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, request
 from flask.sessions import SessionMixin
 from flask_session.redis import RedisSessionInterface
 from redis import Redis
@@ -37,36 +38,45 @@ from .config import PROBE_PATHS
 from .context import ENVIRON_USER, SESSION_USER_KEY
 from .errors import register_unavailable
 
+# Where open_session leaves a store failure for refuse_without_session.
+ENVIRON_STORE_ERROR = "{{ cookiecutter.package_name }}.session_store_error"
 
-class LeanSessions:
+
+class ServiceSessions:
     """What this service adds to Flask-Session's interface, whatever the store."""
 
     def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
         if request.path in PROBE_PATHS:
+            # A probe answers even when the store is down or a client sends a cookie.
             return self.make_null_session(app)  # type: ignore[attr-defined,no-any-return]
-        if "HTTP_COOKIE" not in request.environ:
-            # What Flask-Session does for a request without a session cookie, without
-            # parsing an absent Cookie header first.
-            return self.session_class(  # type: ignore[attr-defined,no-any-return]
-                sid=self._generate_sid(self.sid_length),  # type: ignore[attr-defined]
-                permanent=self.permanent,  # type: ignore[attr-defined]
-            )
-        session = super().open_session(app, request)  # type: ignore[misc]
-        # For the server's access line: who the request came from, known here for free.
-        # dict.get, because the session's own get marks it accessed (Vary: Cookie).
+        try:
+            session = super().open_session(app, request)  # type: ignore[misc]
+        except STORE_ERRORS as error:
+            # Answered with a 503 by `refuse_without_session` before any view runs. Until
+            # then a null session stands in, so that what reads the session after the
+            # request (flask-login does) finds one.
+            request.environ[ENVIRON_STORE_ERROR] = error
+            return self.make_null_session(app)  # type: ignore[attr-defined,no-any-return]
+        # Who the request arrived as, for log lines and the server's access line. dict.get
+        # reads the value without marking the session accessed (that would add
+        # Vary: Cookie to every response for the sake of a log line).
         request.environ[ENVIRON_USER] = dict.get(session, SESSION_USER_KEY)
         return session  # type: ignore[no-any-return]
 
-    def save_session(self, app: Flask, session: SessionMixin | None, response: Response) -> None:
-        if session is None:  # the store failed while opening it: the 503 is on its way
-            return
-        # Unchanged, so nothing to save (SESSION_REFRESH_EACH_REQUEST is off): Flask-Session
-        # would still work out the cookie settings and the store id before finding that out.
-        if not session.modified:
-            if session.accessed:
-                response.vary.add("Cookie")
-            return
-        super().save_session(app, session, response)  # type: ignore[misc]
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        try:
+            super().save_session(app, session, response)  # type: ignore[misc]
+        except STORE_ERRORS:
+            # Flask answers 503 and finishes that response by saving again: once is enough.
+            session.modified = False
+            raise
+
+
+def refuse_without_session() -> None:
+    """A request whose session could not be opened stops here (503), before any view."""
+    error = request.environ.get(ENVIRON_STORE_ERROR)
+    if error is not None:
+        raise error
 {%- if cookiecutter.session_store == "filesystem" %}
 
 
@@ -74,18 +84,41 @@ class SessionStoreError(OSError):
     """The session folder could not be written."""
 
 
-class ServiceSessionInterface(LeanSessions, CacheLibSessionInterface):  # type: ignore[misc]
-    def _upsert_session(self, lifetime: timedelta, session: SessionMixin, store_id: str) -> None:
-        # cachelib reports a failed write only by returning False; losing a login silently
-        # is worse than a 503.
-        if not self.cache.set(store_id, dict(session), int(lifetime.total_seconds())):
-            raise SessionStoreError(f"could not write session to {self.cache._path}")
+STORE_ERRORS: tuple[type[Exception], ...] = (SessionStoreError,)
+
+
+class SessionFiles(FileSystemCache):
+    """cachelib's file cache, strict about writes: cachelib reports a failed write only by
+    returning False, and losing a login silently is worse than a 503."""
+
+    def __init__(self, directory: str) -> None:
+        # threshold=0: never evict. The default (500) silently logs the oldest users out.
+        super().__init__(directory, threshold=0, mode=0o600)
+        self.directory = directory
+
+    def set(
+        self,
+        key: str,
+        value: Any,
+        timeout: int | timedelta | None = None,
+        mgmt_element: bool = False,
+    ) -> bool:
+        if not super().set(key, value, timeout, mgmt_element):
+            raise SessionStoreError(f"could not write a session to {self.directory}")
+        return True
+
+
+class ServiceSessionInterface(ServiceSessions, CacheLibSessionInterface):  # type: ignore[misc]
+    """Sessions in files on this machine, shared by its worker processes."""
 
 
 def _interface(app: Flask) -> ServiceSessionInterface:
-    # threshold=0: never evict. The default (500) silently logs the oldest users out.
-    store = FileSystemCache(app.config["SESSION_DIR"], threshold=0, mode=0o600)
-    return ServiceSessionInterface(app, client=store, key_prefix="", serialization_format="json")
+    return ServiceSessionInterface(
+        app,
+        client=SessionFiles(app.config["SESSION_DIR"]),
+        key_prefix="",
+        serialization_format="json",
+    )
 
 
 def ping(app: Flask) -> None:
@@ -95,7 +128,10 @@ def ping(app: Flask) -> None:
 {%- elif cookiecutter.session_store == "redis" %}
 
 
-class ServiceSessionInterface(LeanSessions, RedisSessionInterface):  # type: ignore[misc]
+STORE_ERRORS: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError)
+
+
+class ServiceSessionInterface(ServiceSessions, RedisSessionInterface):  # type: ignore[misc]
     """Sessions in Redis, shared by every instance."""
 
 
@@ -135,8 +171,5 @@ def init_app(app: Flask) -> None:
     )
     # Values must survive JSON serialization: keep only strings, numbers and booleans.
     app.session_interface = _interface(app)
-{%- if cookiecutter.session_store == "filesystem" %}
-    register_unavailable(app, (SessionStoreError,), "session store")
-{%- elif cookiecutter.session_store == "redis" %}
-    register_unavailable(app, (RedisConnectionError, RedisTimeoutError), "session store")
-{%- endif %}
+    app.before_request(refuse_without_session)
+    register_unavailable(app, STORE_ERRORS, "session store")

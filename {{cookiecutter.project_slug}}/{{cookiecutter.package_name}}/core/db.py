@@ -30,7 +30,8 @@ from .context import with_correlation_id
 from .errors import register_unavailable
 
 _G_KEY = "db_session"
-MIGRATIONS = Path(__file__).parent / "migrations"
+# The revisions are the application's: they live beside the models, not in core/.
+MIGRATIONS = Path(__file__).parents[1] / "migrations"
 _EXTENSION = "database"
 {%- if cookiecutter.database != "sqlite" %}
 # A connection idle in the pool for longer is pinged before use (_ping_if_idle).
@@ -153,11 +154,10 @@ def get_database(app: Flask | None = None) -> Database:
 
 def get_db() -> Session:
     """The Session of the current application context, created on first use."""
-    namespace = g._get_current_object()  # one proxy lookup, not three
-    session: Session | None = namespace.get(_G_KEY)
+    session: Session | None = g.get(_G_KEY)
     if session is None:
         session = get_database().sessionmaker()
-        setattr(namespace, _G_KEY, session)
+        setattr(g, _G_KEY, session)
     return session
 
 

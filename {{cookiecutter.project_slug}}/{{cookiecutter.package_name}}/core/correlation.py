@@ -2,8 +2,8 @@
 middleware that gives every request one before Flask starts and echoes it on every response.
 
 Written by hand because the published extensions each miss something this service needs
-(validation, the response header, traceparent, Flask 3 support) and cost more per request
-than this does: a few pure functions and a middleware that touches only the WSGI environ.
+(validation, the response header, traceparent, Flask 3 support): a few pure functions and a
+middleware that touches only the WSGI environ.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ class CorrelationIdMiddleware:
     """Gives each request its id and adds it to every response, 404s and 500s included.
 
     WSGI rather than Flask hooks: start_response is the one place every response passes,
-    even one built after an after_request hook failed, and it costs a few dict operations.
+    even one built after an after_request hook failed.
     """
 
     def __init__(self, app: WSGIApplication, reader: Reader, response_header: str) -> None:

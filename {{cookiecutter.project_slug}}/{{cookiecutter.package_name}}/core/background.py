@@ -59,7 +59,8 @@ def _run(
 def submit(function: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
     """Run `function(*args, **kwargs)` in the background with the current context."""
     _require_plain_data([args, kwargs], "arguments")
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    # The thread outlives this context: it needs the app itself, not the proxy.
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]  # noqa: SLF001
     executor: ThreadPoolExecutor = app.extensions[_EXTENSION]
     return executor.submit(_run, app, get_current_context().snapshot(), function, args, kwargs)
 

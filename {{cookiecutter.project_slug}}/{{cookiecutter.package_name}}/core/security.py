@@ -24,10 +24,10 @@ HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
 
 class SecurityHeadersMiddleware:
-    """Adds each header a view did not set itself, to every response (Flask's 500s included).
+    """Adds each header a view did not set itself, to every response.
 
-    In the WSGI layer: one pass over the header list costs less than an after_request hook
-    doing a search of werkzeug's Headers per name.
+    In the WSGI layer rather than an after_request hook: start_response is the one place
+    every response passes, Flask's own 500s included.
     """
 
     def __init__(self, app: WSGIApplication, headers: Iterable[tuple[str, str]]) -> None:

@@ -26,11 +26,10 @@ def healthz() -> dict[str, str]:
 
 @bp.get("/readyz")
 def readyz() -> tuple[dict[str, Any], int]:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
     results = {}
     for name, check in CHECKS.items():
         try:
-            check(app)
+            check(current_app)
         except Exception as error:  # any failure at all means "not ready"
             log.warning(
                 "readiness check failed",

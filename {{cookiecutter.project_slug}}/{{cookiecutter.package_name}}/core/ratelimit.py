@@ -10,9 +10,9 @@ instance (RATELIMIT_STORAGE_URI, default REDIS_URL).
 limit. To share them, add the `redis` package and point RATELIMIT_STORAGE_URI at a Redis.
 {%- endif %}
 
-Built on `limits`, the library under Flask-Limiter, rather than on Flask-Limiter itself:
-Flask-Limiter adds three hooks to every request of the app, about 40 µs per request
-(`/healthz` included), to limit the one view that needs it.
+Views opt in where they are defined, with `@login_limited`. Built on `limits`, the library
+under Flask-Limiter, rather than on Flask-Limiter itself, whose hooks run on every request of
+the app (`/healthz` included) to limit the one view that needs it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, request
 from limits import RateLimitItem, parse
@@ -35,6 +35,7 @@ from werkzeug.exceptions import TooManyRequests
 from .config import ConfigError
 
 _EXTENSION = "ratelimit"
+View = TypeVar("View", bound=Callable[..., Any])
 log = logging.getLogger(__name__)
 
 
@@ -79,13 +80,15 @@ def _limit(app: Flask, name: str) -> RateLimitItem:
         raise ConfigError(f"{name} must look like 5/minute, not {app.config[name]!r}") from None
 
 
-def limited(view: Callable[..., Any]) -> Callable[..., Any]:
+def login_limited(view: View) -> View:
+    """Count each call of `view` against the login limits; 429 when either is used up."""
+
     @functools.wraps(view)
     def check_then_call(*args: Any, **kwargs: Any) -> Any:
         check_login_attempt()
         return view(*args, **kwargs)
 
-    return check_then_call
+    return cast(View, check_then_call)
 
 
 def init_app(app: Flask) -> None:
@@ -100,5 +103,3 @@ def init_app(app: Flask) -> None:
         per_client=_limit(app, "LOGIN_RATE_LIMIT_PER_CLIENT"),
         per_account=_limit(app, "LOGIN_RATE_LIMIT_PER_ACCOUNT"),
     )
-    # Wrapped here rather than decorated in auth.py: the limits belong to this app.
-    app.view_functions["auth.login"] = limited(app.view_functions["auth.login"])
