@@ -1,5 +1,8 @@
 """Reject template answers that would render a broken service.
 
+Only the free-text answers are checked here: cookiecutter itself refuses a choice that is not
+listed in cookiecutter.json, the one place the choices are kept.
+
 Cookiecutter renders this file with Jinja and runs it before it writes anything else.
 Each rule is a small function returning an error message (or None) so the template's
 tests can import and exercise them directly. Standard library only: the hook runs in
@@ -14,40 +17,76 @@ import re
 import sys
 import unicodedata
 
-# Import names of the generated service's dependencies and of its tooling: a package
-# with one of these names would shadow the real module.
+# Top-level import names of every variant's installed dependencies, its development tools
+# included: a package with one of these names would shadow the real module.
+# tests/test_reserved_names.py collects them from every variant's environment and fails when
+# one is missing here.
 DEPENDENCY_MODULES = frozenset(
     {
         "alembic",
+        "amqp",
+        "anyio",
         "argon2",
+        "ast_serialize",
+        "billiard",
+        "blinker",
         "cachelib",
         "celery",
+        "certifi",
+        "cffi",
         "click",
+        "click_didyoumean",
+        "click_plugins",
+        "click_repl",
+        "dateutil",
+        "deprecated",
         "dotenv",
         "flask",
         "flask_login",
         "flask_session",
         "flask_wtf",
         "gunicorn",
+        "h11",
+        "httpcore",
+        "httpx",
         "hypothesis",
+        "idna",
+        "iniconfig",
         "itsdangerous",
         "jinja2",
+        "kombu",
+        "librt",
+        "limits",
+        "mako",
         "markupsafe",
         "msgspec",
         "mypy",
+        "mypy_extensions",
+        "mypyc",
+        "packaging",
+        "pathspec",
+        "pluggy",
+        "prompt_toolkit",
         "psycopg",
+        "psycopg_binary",
+        "py",
+        "pycparser",
+        "pygments",
         "pymysql",
         "pytest",
         "pythonjsonlogger",
         "redis",
-        "requests",
-        "httpx",
         "ruff",
+        "six",
+        "sortedcontainers",
         "sqlalchemy",
+        "typing_extensions",
+        "tzlocal",
+        "vine",
+        "wcwidth",
         "werkzeug",
+        "wrapt",
         "wtforms",
-        "blinker",
-        "mako",
     }
 )
 # Names that would collide with the generated project's own top-level folders.
@@ -82,15 +121,6 @@ VERSION_RE = re.compile(
 )
 # A deliberately plain address check: what packaging metadata accepts, nothing exotic.
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-
-CHOICES = {
-    "database": ("sqlite", "postgresql", "mysql"),
-    "session_store": ("filesystem", "redis"),
-    "background_jobs": ("none", "celery"),
-    "use_docker": ("yes", "no"),
-    "ci": ("github", "gitlab", "none"),
-    "license": ("MIT", "Apache-2.0", "BSD-3-Clause", "proprietary"),
-}
 
 
 def _free_text(value: str, max_length: int, *, required: bool) -> str | None:
@@ -170,12 +200,6 @@ def check_correlation_header(value: str) -> str | None:
     return None
 
 
-def check_choice(field: str, value: str) -> str | None:
-    if value not in CHOICES[field]:
-        return "must be one of " + ", ".join(CHOICES[field])
-    return None
-
-
 CHECKS = {
     "project_name": check_project_name,
     "project_slug": check_project_slug,
@@ -194,11 +218,6 @@ def validate(answers: dict[str, object]) -> list[str]:
     for field, check in CHECKS.items():
         value = answers.get(field)
         problem = check(value) if isinstance(value, str) else "must be text"
-        if problem:
-            errors.append(f"{field}: {problem}")
-    for field in CHOICES:
-        value = answers.get(field)
-        problem = check_choice(field, value) if isinstance(value, str) else "must be text"
         if problem:
             errors.append(f"{field}: {problem}")
     return errors

@@ -42,7 +42,16 @@ def test_project_passes_its_own_lint_types_and_tests(
     run([str(bin_dir / "ruff"), "format", "--check", "."], cwd=project)
     run([str(bin_dir / "mypy")], cwd=project)
     result = run(
-        [str(bin_dir / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        [
+            str(bin_dir / "python"),
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-W",
+            "error::DeprecationWarning",
+        ],
         cwd=project,
         env={"TEST_REDIS_URL": REDIS_URL},
     )

@@ -56,6 +56,15 @@ def test_no_leftover_template_markers(project: Path) -> None:
             assert found is None, f"{found.group()!r} left in {path.relative_to(project)}"
 
 
+def test_no_signature_exploded_by_a_leftover_comma(project: Path) -> None:
+    """A branch that renders no parameters must not leave one parameter on lines of its own
+    behind a trailing comma (ruff format would keep it exploded)."""
+    exploded = re.compile(r"def \w+\(\n[ ]+[^\n,()]+,\n[ ]*\)")
+    for path in project.rglob("*.py"):
+        found = exploded.search(path.read_text())
+        assert found is None, f"{path.relative_to(project)}: {found.group()!r}"
+
+
 def test_no_empty_or_stray_files(project: Path) -> None:
     for path in project.rglob("*"):
         if path.is_file() and path.name not in {"__init__.py", "py.typed"}:

@@ -147,6 +147,7 @@ def broker_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+{%- if cookiecutter.session_store == "redis" or cookiecutter.background_jobs == "celery" %}
 def base_config(
     database_url: str,
 {%- if cookiecutter.session_store == "redis" %}
@@ -156,6 +157,9 @@ def base_config(
     broker_url: str,
 {%- endif %}
 ) -> dict[str, str]:
+{%- else %}
+def base_config(database_url: str) -> dict[str, str]:
+{%- endif %}
     """The settings every test app (and the job worker) shares."""
     return {
         "APP_ENV": "testing",

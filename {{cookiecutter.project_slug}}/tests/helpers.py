@@ -20,6 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, event
 
+from {{ cookiecutter.package_name }}.core.sessions import session_store
 from {{ cookiecutter.package_name }}.users import create_user
 
 PACKAGE = "{{ cookiecutter.package_name }}"
@@ -88,43 +89,35 @@ class StoreCalls:
     writes: int = 0
 
 
-class _CountingStore:
-    """Stands in for the session store's client and counts what the session interface asks."""
-
-    READS = frozenset({"get", "has", "exists", "ttl"})
-    WRITES = frozenset({"set", "add", "delete", "expire", "setex", "set_many", "delete_many"})
-
-    def __init__(self, store: Any, calls: StoreCalls) -> None:
-        self._store = store
-        self._calls = calls
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._store, name)
-        if name not in self.READS | self.WRITES:
-            return attribute
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            if name in self.READS:
-                self._calls.reads += 1
-            else:
-                self._calls.writes += 1
-            return attribute(*args, **kwargs)
-
-        return counted
+STORE_READS = ("get", "has", "exists", "ttl")
+STORE_WRITES = ("set", "add", "delete", "expire", "setex", "set_many", "delete_many")
 
 
 @contextmanager
 def count_session_store(app: Flask) -> Iterator[StoreCalls]:
-    """Counts reads and writes of the session store while the block runs."""
-    interface = app.session_interface
-    attribute = "{{ 'cache' if cookiecutter.session_store == 'filesystem' else 'client' }}"
-    store = getattr(interface, attribute)
+    """Counts reads and writes of the session store while the block runs: the store's own
+    methods are wrapped on the one client object the service built."""
+    store = session_store(app)
     calls = StoreCalls()
-    setattr(interface, attribute, _CountingStore(store, calls))
+
+    def counted(name: str, method: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if name in STORE_READS:
+                calls.reads += 1
+            else:
+                calls.writes += 1
+            return method(*args, **kwargs)
+
+        return call
+
+    wrapped = [name for name in (*STORE_READS, *STORE_WRITES) if hasattr(store, name)]
+    for name in wrapped:
+        setattr(store, name, counted(name, getattr(store, name)))
     try:
         yield calls
     finally:
-        setattr(interface, attribute, store)
+        for name in wrapped:
+            delattr(store, name)
 {%- if cookiecutter.database != "sqlite" or cookiecutter.session_store == "redis" %}
 
 

@@ -33,18 +33,19 @@ from .core import (
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app. The order of the lines below matters in three ways only:
+    """Build the app. The order of the lines below matters in these ways only:
 
     - `config` comes first: every other `init_app` reads the settings.
     - WSGI middleware wraps what was there before, so the last one wrapped sees a request
-      first: `security` (ProxyFix, then security headers) wraps `context`'s correlation-id
-      middleware, so the client's address is fixed before anything reads it.
+      first and its response last. `security` wraps ProxyFix last, so that anything reading
+      the client's address or scheme, middleware included, sees the corrected values.
     - `before_request` hooks run in the order they are registered: `sessions` stops a
       request whose session could not be opened (503), then `csrf` refuses a forged one,
-      before `auth` or any view does any work for them.
+      before `auth` or any view does any work for them. `after_request` hooks and teardown
+      functions run in the reverse order; none of this service's depends on another.
 
-    Everything else (error handlers, teardown functions, blueprints, commands) is looked up
-    by Flask when needed, so it may be wired in any order.
+    Error handlers, blueprints and commands are looked up by Flask when needed, so they may
+    be wired in any order.
     """
     # INSTANCE_PATH: where local state lives (the SQLite file, session files) when the
     # package is installed (a container volume); by default Flask puts it next to the package.

@@ -18,6 +18,7 @@ from flask_login import (
 
 from .context import current_context
 from .core import csrf, payload
+from .core.context import SESSION_USER_KEY
 from .core.db import get_db
 from .core.ratelimit import login_limited
 from .models import EMAIL_MAX_LENGTH, User
@@ -48,10 +49,12 @@ def load_user(user_id: str) -> User | None:
 
 
 def identify_logged_in(_app: Flask, user: User, **_extra: Any) -> None:
+    session[SESSION_USER_KEY] = user.get_id()
     current_context.identify(user.get_id())
 
 
 def identify_logged_out(_app: Flask, **_extra: Any) -> None:
+    session.pop(SESSION_USER_KEY, None)
     current_context.identify(None)
 
 
@@ -62,7 +65,7 @@ def unauthorized() -> NoReturn:
 def refuse_remember_cookie() -> None:
     """This service issues no remember-me cookie, so one that arrives is forged.
 
-    flask-login would try to verify it before any other way of logging in (and its check
+    flask-login would try to verify it whenever the session holds no user (and its check
     raises on non-ASCII values): a clear 400 instead. A remember cookie could not be revoked
     short of rotating SECRET_KEY; the server-side session can.
     """

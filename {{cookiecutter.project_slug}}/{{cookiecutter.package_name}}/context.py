@@ -10,7 +10,9 @@ nothing:
     def tenant(self) -> str | None:
         return request.headers.get("X-Tenant") if has_request_context() else None
 
-`current_context.tenant` is then available in views, commands, threads and log filters.
+`current_context.tenant` is then available in views, commands and log filters. Work that
+leaves the request (a thread, a job) gets a context rebuilt from `snapshot()`: to carry a new
+field there too, add it to `snapshot` and `from_snapshot`.
 """
 
 from __future__ import annotations

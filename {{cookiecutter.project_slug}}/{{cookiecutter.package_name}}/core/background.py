@@ -1,6 +1,6 @@
 """Running work in a background thread, with the context of the code that started it.
 
-    from .background import submit
+    from {{ cookiecutter.package_name }}.core.background import submit
     future = submit(send_receipt, item.id)      # ids and plain values, never ORM objects
 
 The worker thread gets its own application context (its own `g`, its own database Session

@@ -27,8 +27,9 @@ from . import correlation
 
 _G_KEY = "service_context"
 Command = TypeVar("Command", bound=Callable[..., Any])
-# flask-login keeps the logged-in user's id under this session key.
-SESSION_USER_KEY = "_user_id"
+# The service keeps the logged-in user's id under this session key (auth.py writes it at
+# login), so a request's user is known without loading it: for log lines and the CSRF check.
+SESSION_USER_KEY = "user_id"
 # Where the session interface leaves the id of the user a request arrived as: for log lines
 # (which must not load the user) and for the server's access line, which is written after
 # the response, outside any context (logs.GunicornAccessFilter).

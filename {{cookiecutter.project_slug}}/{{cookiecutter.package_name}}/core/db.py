@@ -1,7 +1,7 @@
 """Database: one SQLAlchemy Session per application context, created on first use.
 
 The engine and sessionmaker live in `app.extensions`, so two apps in one process (tests,
-the benchmark) never share a pool. Nothing here connects until a query needs it.
+a script that builds two) never share a pool. Nothing here connects until a query needs it.
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ def handle_http_error(error: HTTPException) -> ResponseReturnValue:
     original = getattr(error, "original_exception", None)
     if original is not None:
         # Errors outside the view (e.g. the session store failing while the session is
-        # opened) reach Flask's 500 handler, never the handlers registered by type.
+        # saved) reach Flask's 500 handler, never the handlers registered by type.
         dependency = _failed_dependency(original)
         if dependency is not None:
             return unavailable(dependency, original)

@@ -1,6 +1,6 @@
 """Calling other services: an HTTP client that carries the context to them.
 
-    from .outgoing import http, make_client
+    from {{ cookiecutter.package_name }}.core.outgoing import http, make_client
     response = http.get("https://billing.internal/invoices/42")
     billing = make_client("https://billing.internal")  # one client per downstream service
 

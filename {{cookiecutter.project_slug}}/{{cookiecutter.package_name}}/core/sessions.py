@@ -24,6 +24,8 @@ from flask.sessions import SessionMixin
 from flask_session.cachelib import CacheLibSessionInterface
 {%- elif cookiecutter.session_store == "redis" %}
 
+from typing import Any
+
 from flask import Flask, Request, Response, request
 from flask.sessions import SessionMixin
 from flask_session.redis import RedisSessionInterface
@@ -40,6 +42,7 @@ from .errors import register_unavailable
 
 # Where open_session leaves a store failure for refuse_without_session.
 ENVIRON_STORE_ERROR = "{{ cookiecutter.package_name }}.session_store_error"
+_EXTENSION = "session_store"
 
 
 class ServiceSessions:
@@ -57,10 +60,8 @@ class ServiceSessions:
             # request (flask-login does) finds one.
             request.environ[ENVIRON_STORE_ERROR] = error
             return self.make_null_session(app)  # type: ignore[attr-defined,no-any-return]
-        # Who the request arrived as, for log lines and the server's access line. dict.get
-        # reads the value without marking the session accessed (that would add
-        # Vary: Cookie to every response for the sake of a log line).
-        request.environ[ENVIRON_USER] = dict.get(session, SESSION_USER_KEY)
+        # Who the request arrived as, for log lines and the server's access line.
+        request.environ[ENVIRON_USER] = session.get(SESSION_USER_KEY)
         return session  # type: ignore[no-any-return]
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
@@ -70,6 +71,11 @@ class ServiceSessions:
             # Flask answers 503 and finishes that response by saving again: once is enough.
             session.modified = False
             raise
+
+
+def session_store(app: Flask) -> Any:
+    """The store's client (a Redis client or cachelib's file cache), as the service built it."""
+    return app.extensions[_EXTENSION]
 
 
 def refuse_without_session() -> None:
@@ -112,13 +118,12 @@ class ServiceSessionInterface(ServiceSessions, CacheLibSessionInterface):  # typ
     """Sessions in files on this machine, shared by its worker processes."""
 
 
-def _interface(app: Flask) -> ServiceSessionInterface:
-    return ServiceSessionInterface(
-        app,
-        client=SessionFiles(app.config["SESSION_DIR"]),
-        key_prefix="",
-        serialization_format="json",
-    )
+def _store(app: Flask) -> SessionFiles:
+    return SessionFiles(app.config["SESSION_DIR"])
+
+
+def _interface(app: Flask, store: SessionFiles) -> ServiceSessionInterface:
+    return ServiceSessionInterface(app, client=store, key_prefix="", serialization_format="json")
 
 
 def ping(app: Flask) -> None:
@@ -135,8 +140,8 @@ class ServiceSessionInterface(ServiceSessions, RedisSessionInterface):  # type: 
     """Sessions in Redis, shared by every instance."""
 
 
-def _interface(app: Flask) -> ServiceSessionInterface:
-    client = Redis.from_url(
+def _store(app: Flask) -> Redis:
+    return Redis.from_url(
         app.config["REDIS_URL"],
         # An outage must fail in well under a second, not hold the worker.
         socket_connect_timeout=0.3,
@@ -144,18 +149,18 @@ def _interface(app: Flask) -> ServiceSessionInterface:
         retry=Retry(NoBackoff(), 1),
         health_check_interval=30,
     )
-    # Built here rather than through SESSION_TYPE: Flask-Session silently falls back to
+
+
+def _interface(app: Flask, store: Redis) -> ServiceSessionInterface:
+    # Given the client rather than SESSION_TYPE: Flask-Session silently falls back to
     # localhost when its Redis client is missing or of another type.
     return ServiceSessionInterface(
-        app,
-        client=client,
-        key_prefix=app.config["SESSION_KEY_PREFIX"],
-        serialization_format="json",
+        app, client=store, key_prefix=app.config["SESSION_KEY_PREFIX"], serialization_format="json"
     )
 
 
 def ping(app: Flask) -> None:
-    app.session_interface.client.ping()  # type: ignore[attr-defined]
+    session_store(app).ping()
 {%- endif %}
 
 
@@ -170,6 +175,8 @@ def init_app(app: Flask) -> None:
         SESSION_REFRESH_EACH_REQUEST=False,
     )
     # Values must survive JSON serialization: keep only strings, numbers and booleans.
-    app.session_interface = _interface(app)
+    store = _store(app)
+    app.extensions[_EXTENSION] = store
+    app.session_interface = _interface(app, store)
     app.before_request(refuse_without_session)
     register_unavailable(app, STORE_ERRORS, "session store")
