@@ -69,6 +69,8 @@ def refuse_remember_cookie() -> None:
     raises on non-ASCII values): a clear 400 instead. A remember cookie could not be revoked
     short of rotating SECRET_KEY; the server-side session can.
     """
+    if "HTTP_COOKIE" not in request.environ:  # most calls between services: nothing to parse
+        return
     name = current_app.config["REMEMBER_COOKIE_NAME"]
     if name in request.cookies:
         abort(400, description=f"This service issues no {name} cookie; drop it.")

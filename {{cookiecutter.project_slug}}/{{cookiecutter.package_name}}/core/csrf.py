@@ -29,7 +29,7 @@ View = TypeVar("View", bound=Callable[..., Any])
 
 def protect_session_requests() -> None:
     """Flask-WTF's check, for requests whose session holds a logged-in user."""
-    if current_app.config["WTF_CSRF_ENABLED"] and session_user_id() is not None:
+    if session_user_id() is not None and current_app.config["WTF_CSRF_ENABLED"]:
         csrf.protect(apply_exemptions=True)
 
 
