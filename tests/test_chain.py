@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from support.rendering import render, run
-from support.services import Client, Service, gunicorn
+from support.rendering import render
+from support.services import Client, Service, gunicorn, prepare
 
 pytestmark = pytest.mark.slow
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
+LOGIN = {"email": "ada@example.com", "password": "pw-0123456789"}
 
 
 # One thread per worker makes gunicorn use its sync worker; more, its gthread worker.
@@ -37,14 +38,10 @@ def chain(
             "WEB_THREADS": request.param,
             "DOWNSTREAM_URLS": downstream,
         }
-        run(
-            [str(bin_dir / "flask"), "--app", project.name.replace("-", "_"), "init-db"],
-            cwd=project,
-            env=env,
-        )
+        prepare(project, bin_dir, env, ["ada@example.com"])
         service = gunicorn(project, bin_dir, env)
         services.append(service)
-        downstream = service.url
+        downstream = f"service-b={service.url}"
     b, a = services
     try:
         b.start()
@@ -56,12 +53,15 @@ def chain(
 
 
 def send(a: Service, cases: dict[str, dict[str, str]]) -> None:
-    """Send the requests concurrently; each must fan out to B and succeed."""
+    """Log in and send the requests concurrently; each must fan out to B and succeed."""
 
     def one(headers: dict[str, str]) -> None:
-        status, _, body = Client(a.url).call("GET", "/downstream", headers=headers)
+        client = Client(a.url)
+        status, _, body = client.call("POST", "/auth/login", LOGIN, headers)
         assert status == 200, body
-        assert body["services"][0]["status"] == "ok", body
+        status, _, body = client.call("GET", "/downstream", headers=headers)
+        assert status == 200, body
+        assert body["services"] == [{"service": "service-b", "status": "ok", "http_status": 200}]
 
     with ThreadPoolExecutor(len(cases)) as pool:
         list(pool.map(one, cases.values()))
@@ -98,7 +98,8 @@ def test_one_id_across_services_threads_and_access_logs(chain: tuple[Service, Se
         in_b = [line for line in b_lines if line["correlation_id"] == correlation_id]
         loggers_a = sorted(str(line["logger"]) for line in in_a)
         assert loggers_a == [
-            "gunicorn.access",  # the one access line (in production gunicorn writes it)
+            "gunicorn.access",  # the login's access line (in production gunicorn writes it)
+            "gunicorn.access",  # the call's
             "httpx",  # the outgoing call, from the background thread
             "service_a.downstream",  # written in the background thread
         ], in_a

@@ -88,10 +88,26 @@ def test_compose_file_wires_health_checks_and_migrations(project: Path) -> None:
     assert ("db" in services) == ("DATABASE_URL" in services["web"]["environment"])
     settings = settings_of(project)
     for name, service in services.items():
-        if name in {"db", "redis"}:
+        if name in {"db", "redis", "proxy"}:
             continue
         for variable in service.get("environment", {}):
             assert f'"{variable}"' in settings, f"{variable} is not read by the service"
+
+
+def test_only_the_proxy_faces_clients(project: Path) -> None:
+    """gunicorn is published through nginx, running the configuration the tests run."""
+    compose: dict[str, Any] = yaml.safe_load((project / "compose.yaml").read_text())
+    services = compose["services"]
+    published = sorted(name for name, service in services.items() if "ports" in service)
+    assert published == ["proxy"]
+    proxy = services["proxy"]
+    (mount,) = proxy["volumes"]
+    source, target, _mode = mount.split(":")
+    assert (project / source).is_file() and target.startswith("/etc/nginx/templates/")
+    assert proxy["environment"]["UPSTREAM"] == "web:8000"
+    assert proxy["depends_on"]["web"] == {"condition": "service_healthy"}
+    # In the image gunicorn listens on the container network, which only the proxy reaches.
+    assert "BIND=0.0.0.0:8000" in (project / "Dockerfile").read_text()
 
 
 def test_image_install_and_command_work_outside_a_container(

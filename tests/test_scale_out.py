@@ -1,12 +1,11 @@
-"""Scale-out: two instances of one service behind a real nginx, sharing one database and one
-Redis. Sessions work on both, nginx's request id reaches the logs, and stopping an instance in
-the middle of a run loses nothing that was acknowledged."""
+"""Scale-out: two instances of one service behind a real nginx running the project's own
+configuration (nginx/service.conf.template), sharing one database and one Redis. Sessions
+work on both, nginx's request id reaches the logs, and stopping an instance in the middle of
+a run loses nothing that was acknowledged."""
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -15,44 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from support.nginx import Nginx
 from support.rendering import render
 from support.servers import production_env, require
-from support.services import Client, Service, free_port, gunicorn, prepare
+from support.services import Client, Service, gunicorn, prepare
 
 pytestmark = pytest.mark.slow
-NGINX_CONF = """
-worker_processes 1;
-user root;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    # Keep the client's X-Request-ID; generate one for requests that have none.
-    map $http_x_request_id $request_id_out {{ default $http_x_request_id; "" $request_id; }}
-    upstream app {{
-        server 127.0.0.1:{first} max_fails=1 fail_timeout=30s;
-        server 127.0.0.1:{second} max_fails=1 fail_timeout=30s;
-    }}
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            proxy_pass http://app;
-            proxy_set_header Host $host;
-            proxy_set_header X-Request-ID $request_id_out;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_connect_timeout 1s;
-            proxy_next_upstream error timeout;
-        }}
-    }}
-}}
-"""
 
 
 @dataclass
@@ -89,15 +56,6 @@ class Cluster:
             time.sleep(0.1)
 
 
-def nginx_binary() -> str:
-    found = shutil.which("nginx") or (
-        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
-    )
-    if found is None:
-        pytest.fail("nginx is not installed: run scripts/servers (or apt-get install nginx)")
-    return found
-
-
 @pytest.fixture(params=["postgresql-redis", "mysql-redis"])
 def cluster(
     request: pytest.FixtureRequest, tmp_path: Path, environment_for: Callable[[Path], Path]
@@ -119,18 +77,12 @@ def cluster(
         for instance in instances:
             stack.callback(instance.stop)
             instance.start()
-        port = free_port()
-        conf = tmp_path / "nginx.conf"
-        conf.write_text(
-            NGINX_CONF.format(
-                tmp=tmp_path, port=port, first=instances[0].port, second=instances[1].port
-            )
-        )
-        nginx = subprocess.Popen(
-            [nginx_binary(), "-p", str(tmp_path), "-c", str(conf), "-g", "daemon off;"]
-        )
-        stack.callback(lambda: (nginx.terminate(), nginx.wait(timeout=30)))
-        base = f"http://127.0.0.1:{port}"
+        # The project's own nginx configuration, as compose.yaml runs it.
+        upstreams = [f"127.0.0.1:{instance.port}" for instance in instances]
+        nginx = Nginx(project, upstreams, tmp_path)
+        stack.callback(nginx.stop)
+        nginx.start()
+        base = nginx.url
         deadline = time.monotonic() + 20
         while True:
             try:

@@ -6,7 +6,10 @@ included, each carrying the correlation id of its request.
 
 import os
 
-bind = os.environ.get("BIND", "0.0.0.0:" + os.environ.get("PORT", "8000"))
+# gunicorn reads requests in its worker threads: a client that trickles a request in holds a
+# thread. It belongs behind a buffering proxy (nginx/service.conf.template) and listens only
+# where that proxy reaches it: loopback here, the container network in compose.yaml.
+bind = os.environ.get("BIND", "127.0.0.1:" + os.environ.get("PORT", "8000"))
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # More than one thread makes gunicorn use its gthread worker; the database pool
 # (DATABASE_POOL_SIZE) must be at least this large.
@@ -16,6 +19,12 @@ graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
 # The app is created in each worker after the fork: no pool or connection crosses it.
 preload_app = False
+# gunicorn's control socket defaults to one path per user, shared by every instance that user
+# runs (stopping one removes it for the others): off unless an instance is given its own.
+if os.environ.get("GUNICORN_CONTROL_SOCKET"):
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+else:
+    control_socket_disable = True
 
 accesslog = "-"
 errorlog = "-"

@@ -81,8 +81,19 @@ def test_production_cookies_and_headers(app_factory: Callable[..., Flask], user_
     )
     cookie = response.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
-    assert cookie.startswith("{{ cookiecutter.package_name }}_session=")
+    assert cookie.startswith("__Host-{{ cookiecutter.package_name }}_session=")
+    assert "Path=/" in cookie and "Domain" not in cookie
     assert "max-age" in response.headers["Strict-Transport-Security"]
+    token = response.json["csrf_token"]  # type: ignore[index]
+    response = client.post(
+        "/auth/logout", headers={"X-CSRF-Token": token}, base_url="https://localhost"
+    )
+    assert response.status_code == 204
+    # A browser deletes a __Host- cookie only when the deletion is Secure too.
+    (deleted,) = response.headers.getlist("Set-Cookie")
+    assert deleted.startswith("__Host-{{ cookiecutter.package_name }}_session=;")
+    assert "Secure" in deleted and "Path=/" in deleted and "Expires=Thu, 01 Jan 1970" in deleted
+    assert client.application.config["REMEMBER_COOKIE_NAME"].startswith("__Host-")
 
 
 def test_security_headers_on_every_response(app: Flask) -> None:

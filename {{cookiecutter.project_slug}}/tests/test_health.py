@@ -29,6 +29,7 @@ from .helpers import (
 {%- endif %}
     PASSWORD,
 {%- if cookiecutter.session_store == "redis" %}
+    SESSION_COOKIE,
     UNREACHABLE_REDIS_URL,
 {%- endif %}
 {%- if cookiecutter.database != "sqlite" or cookiecutter.session_store == "redis" %}
@@ -97,7 +98,7 @@ def test_a_redis_outage_is_503_for_session_requests_only(
     app = app_factory(REDIS_URL=UNREACHABLE_REDIS_URL, PROPAGATE_EXCEPTIONS=False)
     client = app.test_client()
     assert client.get("/items").status_code == 200  # no cookie: the session is never read
-    client.set_cookie("{{ cookiecutter.package_name }}_session", "some-session-id")
+    client.set_cookie(SESSION_COOKIE, "some-session-id")
     response = client.get("/items", headers={HEADER: "redis-down"})
     assert response.status_code == 503
     assert response.json is not None

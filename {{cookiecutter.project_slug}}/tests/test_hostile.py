@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from {{ cookiecutter.package_name }}.auth import REMEMBER_COOKIE, load_user, login_required
 from {{ cookiecutter.package_name }}.core.db import get_db
@@ -97,3 +99,30 @@ def test_unicode_digits_are_not_user_ids(app: Flask) -> None:
     for user_id in ("\u00b2", "\u0661", "\uff11"):
         with app.test_request_context():
             assert load_user(user_id) is None
+
+
+class UnreadableBody(io.RawIOBase):
+    """A body the server cannot read to its end (a broken chunk, a client gone half-way)."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, _buffer: Any) -> int:
+        raise OSError("the client went away in the middle of the body")
+
+
+def test_a_body_that_cannot_be_read_is_a_400(app: Flask, log_records: Records) -> None:
+    environ = EnvironBuilder(
+        path="/auth/login",
+        method="POST",
+        content_type="application/json",
+        headers=[(HEADER, "unreadable-1")],
+    ).get_environ()
+    environ["wsgi.input"] = UnreadableBody()
+    environ["CONTENT_LENGTH"] = "100"
+    body, status, _headers = run_wsgi_app(app, environ, buffered=True)
+    assert status.startswith("400 ")
+    assert json.loads(b"".join(body))["correlation_id"] == "unreadable-1"
+    levels = {r["message"]: r["level"] for r in log_records()}
+    assert levels["request body unreadable"] == "WARNING"
+    assert "ERROR" not in levels.values()

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import click
 import pytest
@@ -13,10 +17,11 @@ from {{ cookiecutter.package_name }}.core.background import submit
 from {{ cookiecutter.package_name }}.core.context import with_correlation_id
 from {{ cookiecutter.package_name }}.core.outgoing import DEFAULT_TIMEOUT, http, make_client
 
-from .helpers import HEADER, TRACE_ID
+from .helpers import HEADER, TRACE_ID, logged_in_client
 
 TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-00")
 Server = tuple[str, list[dict[str, str]]]
+Records = Callable[[], list[dict[str, Any]]]
 
 
 def traceparent_of(headers: dict[str, str]) -> tuple[str, str]:
@@ -115,13 +120,62 @@ def test_timeouts_are_set_by_default() -> None:
         assert str(billing.base_url) == "http://billing.internal"
 
 
-def test_downstream_example_endpoint(app_factory: object, downstream_server: Server) -> None:
+def test_downstream_example_endpoint(
+    app_factory: Callable[..., Flask], downstream_server: Server, log_records: Records
+) -> None:
     url, seen = downstream_server
-    app = app_factory(DOWNSTREAM_URLS=[url, "http://127.0.0.1:1"])  # type: ignore[operator]
-    body = app.test_client().get("/downstream", headers={HEADER: "fan-out"}).json
-    assert body["services"][0] == {"url": url, "status": "ok", "http_status": 200}
-    assert body["services"][1]["status"] == "unreachable"
+    app = app_factory(DOWNSTREAM_URLS={"billing": url, "archive": "http://127.0.0.1:1"})
+    client, _token = logged_in_client(app)
+    response = client.get("/downstream", headers={HEADER: "fan-out"})
+    assert response.status_code == 200
+    assert response.json == {
+        "services": [
+            {"service": "billing", "status": "ok", "http_status": 200},
+            {"service": "archive", "status": "unreachable"},
+        ]
+    }
     assert seen[0][HEADER] == "fan-out"
+    # Internal addresses and error types reach the log, never the client.
+    assert "127.0.0.1" not in response.get_data(as_text=True)
+    assert any(r.get("url") == "http://127.0.0.1:1" for r in log_records())
+
+
+def test_downstream_needs_a_login(
+    app_factory: Callable[..., Flask], downstream_server: Server
+) -> None:
+    app = app_factory(DOWNSTREAM_URLS={"billing": downstream_server[0]})
+    response = app.test_client().get("/downstream")
+    assert response.status_code == 401
+    assert downstream_server[1] == []
+
+
+def test_a_slow_downstream_is_a_504_within_the_deadline(app_factory: Callable[..., Flask]) -> None:
+    release = threading.Event()
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            release.wait(10)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        app = app_factory(
+            DOWNSTREAM_URLS={"slow": f"http://127.0.0.1:{server.server_address[1]}"},
+            DOWNSTREAM_DEADLINE_SECONDS=1,
+        )
+        client, _token = logged_in_client(app)
+        response = client.get("/downstream")
+        assert response.status_code == 504
+        assert response.json is not None and response.json["error"] == "gateway_timeout"
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.mark.parametrize("value", ["bad value", "x" * 129])

@@ -55,7 +55,9 @@ json_values = st.recursive(
 def app(app_factory: Callable[..., Flask]) -> Flask:
     # Hundreds of logins in a few seconds: the limits are tested in test_ratelimit.py.
     return app_factory(
-        LOGIN_RATE_LIMIT_PER_CLIENT="100000/minute", LOGIN_RATE_LIMIT_PER_ACCOUNT="100000/minute"
+        LOGIN_RATE_LIMIT_PER_CLIENT="100000/minute",
+        LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_CLIENT="100000/minute",
+        LOGIN_RATE_LIMIT_PER_ACCOUNT="100000/minute",
     )
 
 

@@ -1,78 +1,156 @@
-"""Login attempts are limited per client address and per account: 429 JSON."""
+"""Failed logins are limited per client, per account and client, and per account: 429 JSON.
+Successes never count, nobody can lock a user out from another address, raw input never
+becomes a key, and the limiter fails closed."""
 
 from __future__ import annotations
 
+{% if cookiecutter.session_store == "redis" -%}
+import uuid
+{% endif -%}
 from collections.abc import Callable
-{%- if cookiecutter.session_store == "redis" %}
 from typing import Any
-{%- endif %}
 
 from flask import Flask
-
-from {{ cookiecutter.package_name }}.core.ratelimit import login_limited
-
-from .helpers import PASSWORD{% if cookiecutter.session_store == "redis" %}, UNREACHABLE_REDIS_URL{% endif %}
+from flask.testing import FlaskClient
 {%- if cookiecutter.session_store == "redis" %}
-
-Records = Callable[[], list[dict[str, Any]]]
+from redis import Redis
 {%- endif %}
 
+from {{ cookiecutter.package_name }}.core.ratelimit import account_key, client_key
 
-def attempt(client: object, email: str, address: str, password: str = "wrong") -> int:
-    response = client.post(  # type: ignore[attr-defined]
+from .helpers import PASSWORD{% if cookiecutter.session_store == "redis" %}, UNREACHABLE_REDIS_URL{% endif %}
+
+Records = Callable[[], list[dict[str, Any]]]
+GENEROUS = "1000/minute"
+
+
+def attempt(client: FlaskClient, email: str, address: str, password: str = "wrong") -> int:
+    response = client.post(
         "/auth/login",
         json={"email": email, "password": password},
         environ_base={"REMOTE_ADDR": address},
     )
     if response.status_code == 429:
-        assert response.json["error"] == "too_many_requests"
+        assert response.json is not None and response.json["error"] == "too_many_requests"
         assert "Retry-After" in response.headers
     return int(response.status_code)
 
 
-def test_any_view_can_be_limited_where_it_is_defined(
-    app_factory: Callable[..., Flask],
-) -> None:
-    app = app_factory(LOGIN_RATE_LIMIT_PER_CLIENT="2/minute")
-
-    @app.post("/auth/reset-password")
-    @login_limited
-    def reset_password() -> dict[str, str]:
-        return {"status": "sent"}
-
-    client = app.test_client()
-    codes = [client.post("/auth/reset-password", json={}).status_code for _ in range(3)]
-    assert codes == [200, 200, 429]
+def limited(app_factory: Callable[..., Flask], **limits: str) -> FlaskClient:
+    settings = {
+        "LOGIN_RATE_LIMIT_PER_CLIENT": GENEROUS,
+        "LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_CLIENT": GENEROUS,
+        "LOGIN_RATE_LIMIT_PER_ACCOUNT": GENEROUS,
+        **limits,
+    }
+    return app_factory(**settings).test_client()
 
 
 def test_one_client_trying_many_accounts(app_factory: Callable[..., Flask]) -> None:
-    app = app_factory(
-        LOGIN_RATE_LIMIT_PER_CLIENT="3/minute", LOGIN_RATE_LIMIT_PER_ACCOUNT="100/minute"
-    )
-    client = app.test_client()
+    client = limited(app_factory, LOGIN_RATE_LIMIT_PER_CLIENT="3/minute")
     codes = [attempt(client, f"u{n}@example.com", "10.0.0.1") for n in range(4)]
     assert codes == [401, 401, 401, 429]
     assert attempt(client, "u9@example.com", "10.0.0.2") == 401  # another client is not limited
 
 
-def test_one_account_from_many_clients(app_factory: Callable[..., Flask], user_email: str) -> None:
-    app = app_factory(
-        LOGIN_RATE_LIMIT_PER_CLIENT="100/minute", LOGIN_RATE_LIMIT_PER_ACCOUNT="2/minute"
+def test_an_attacker_cannot_lock_the_user_out_from_another_address(
+    app_factory: Callable[..., Flask], user_email: str
+) -> None:
+    client = limited(app_factory, LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_CLIENT="3/minute")
+    codes = [attempt(client, user_email, "10.0.1.66") for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+    assert attempt(client, user_email, "10.0.1.66", PASSWORD) == 429  # the attacker waits
+    assert attempt(client, user_email, "10.0.1.7", PASSWORD) == 200  # the user does not
+
+
+def test_one_account_from_many_clients_meets_the_ceiling(
+    app_factory: Callable[..., Flask], user_email: str
+) -> None:
+    client = limited(app_factory, LOGIN_RATE_LIMIT_PER_ACCOUNT="3/minute")
+    codes = [attempt(client, user_email.upper(), f"10.0.2.{n}") for n in range(4)]
+    assert codes == [401, 401, 401, 429]
+    # Past the ceiling even the right password waits: the limit protects the account.
+    assert attempt(client, user_email, "10.0.2.9", PASSWORD) == 429
+    assert attempt(client, "someone-else@example.com", "10.0.2.9") == 401
+
+
+def test_successful_logins_never_count(app_factory: Callable[..., Flask], user_email: str) -> None:
+    client = limited(
+        app_factory,
+        LOGIN_RATE_LIMIT_PER_CLIENT="2/minute",
+        LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_CLIENT="2/minute",
+        LOGIN_RATE_LIMIT_PER_ACCOUNT="2/minute",
     )
+    assert [attempt(client, user_email, "10.0.3.1", PASSWORD) for _ in range(6)] == [200] * 6
+
+
+def test_invalid_bodies_are_refused_before_anything_is_counted(
+    app_factory: Callable[..., Flask], user_email: str
+) -> None:
+    client = limited(app_factory, LOGIN_RATE_LIMIT_PER_CLIENT="2/minute")
+    huge = "a" * 500_000 + "@example.com"
+    assert [attempt(client, huge, "10.0.4.1") for _ in range(5)] == [422] * 5
+    assert attempt(client, user_email, "10.0.4.1", PASSWORD) == 200
+
+
+def test_keys_have_a_bounded_size_and_hide_the_address() -> None:
+    key = account_key("  Ada@Example.com ", "secret")
+    assert key == account_key("ada@example.com", "secret")
+    assert key != account_key("ada@example.com", "another secret")  # not reversible by a list
+    assert len(key) == 32 and "ada" not in key
+    assert len(account_key("a" * 500_000, "secret")) == 32
+    assert client_key("10.0.0.1") == "10.0.0.1"
+    # One machine usually holds a whole IPv6 /64: it counts as one client.
+    assert client_key("2001:db8::1") == client_key("2001:db8::ffff:1") == "2001:db8::/64"
+    assert client_key("not an address, " + "x" * 10_000) == "unknown"
+
+
+def test_failures_and_refusals_are_security_events(
+    app_factory: Callable[..., Flask], log_records: Records
+) -> None:
+    app = app_factory(LOGIN_RATE_LIMIT_PER_CLIENT="1/minute")
     client = app.test_client()
-    codes = [attempt(client, user_email.upper(), f"10.0.1.{n}") for n in range(3)]
-    assert codes == [401, 401, 429]
-    # Even the right password waits: the limit protects the account, not the guess.
-    assert attempt(client, user_email, "10.0.1.9", PASSWORD) == 429
-    assert attempt(client, "someone-else@example.com", "10.0.1.9") == 401
+    attempt(client, "Mallory@example.com", "10.0.5.1", "a-guess")
+    attempt(client, "mallory@example.com", "10.0.5.1", "another-guess")
+    events = [r for r in log_records() if r.get("event")]
+    assert [r["event"] for r in events] == ["login_failed", "login_refused"]
+    for record in events:
+        assert record["level"] == "WARNING"
+        assert record["account"] == account_key("mallory@example.com", app.config["SECRET_KEY"])
+        assert "mallory" not in str(record).lower() and "guess" not in str(record)
 {%- if cookiecutter.session_store == "redis" %}
 
 
-def test_a_counter_store_outage_lets_logins_through(
-    app_factory: Callable[..., Flask], user_email: str, log_records: Records
+def test_a_counter_store_outage_fails_closed_alike_for_every_password(
+    app_factory: Callable[..., Flask], user_email: str
 ) -> None:
-    app = app_factory(RATELIMIT_STORAGE_URI=UNREACHABLE_REDIS_URL)
-    assert attempt(app.test_client(), user_email, "10.0.2.1") == 401
-    assert attempt(app.test_client(), user_email, "10.0.2.1", PASSWORD) == 200
-    assert "rate limit store failed" in {r["message"] for r in log_records()}
+    client = app_factory(RATELIMIT_STORAGE_URI=UNREACHABLE_REDIS_URL).test_client()
+    answers = []
+    for password in ("wrong", PASSWORD):
+        response = client.post("/auth/login", json={"email": user_email, "password": password})
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "1"
+        body = response.json
+        assert body is not None
+        answers.append((body["error"], body["message"]))
+    assert answers[0] == answers[1]
+    assert "Set-Cookie" not in response.headers
+
+
+def test_counter_keys_in_redis_are_bounded(
+    app_factory: Callable[..., Flask], redis_url: str
+) -> None:
+    prefix = f"{{ cookiecutter.package_name }}:test-{uuid.uuid4().hex}:ratelimit"
+    client = app_factory(RATELIMIT_STORAGE_URI=redis_url, RATELIMIT_KEY_PREFIX=prefix).test_client()
+    store = Redis.from_url(redis_url)
+    try:
+        assert attempt(client, "b" * 500_000 + "@example.com", "10.0.6.1") == 422
+        assert attempt(client, "someone@example.com", "10.0.6.1") == 401
+        keys = list(store.scan_iter(match=f"*{prefix}*"))
+        assert len(keys) == 3
+        assert all(len(key) < len(prefix) + 200 and b"someone" not in key for key in keys)
+    finally:
+        for key in store.scan_iter(match=f"*{prefix}*"):
+            store.delete(key)
+        store.close()
 {%- endif %}

@@ -26,6 +26,7 @@ from .core import (
     jobs,
 {%- endif %}
     logs,
+    passwords,
     ratelimit,
     security,
     sessions,
@@ -60,7 +61,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)  # engine; get_db() Session on g; teardown_db
     sessions.init_app(app)  # server-side sessions (Flask-Session)
     csrf.init_app(app)  # CSRF token for session-authenticated writes
-    ratelimit.init_app(app)  # the login limits that @login_limited applies
+    passwords.init_app(app)  # Argon2id, hashing capped per worker
+    ratelimit.init_app(app)  # limits on failed logins (login_guard)
     background.init_app(app)  # threads that carry the context
 {%- if cookiecutter.background_jobs == "celery" %}
     jobs.init_app(app)  # Celery jobs that carry the context

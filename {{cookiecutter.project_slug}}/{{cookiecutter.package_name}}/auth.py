@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar, cast
 
@@ -20,16 +21,20 @@ from .context import current_context
 from .core import csrf, payload
 from .core.context import SESSION_USER_KEY
 from .core.db import get_db
-from .core.ratelimit import login_limited
+from .core.passwords import PASSWORD_MAX_LENGTH
+from .core.ratelimit import login_guard
 from .models import EMAIL_MAX_LENGTH, User
 from .users import authenticate
 
-PASSWORD_MAX_LENGTH = 1024
 # Primary keys of the shipped schema are 32-bit; larger ids are not worth a query.
 _MAX_ID = 2**31 - 1
 REMEMBER_COOKIE = "{{ cookiecutter.package_name }}_remember"
+# In production browsers accept a __Host- cookie only from this host itself: no sibling
+# domain can plant one (and so have every request of a user refused).
+HOST_ONLY = "__Host-"
 
 login_manager = LoginManager()
+log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -73,18 +78,22 @@ def refuse_remember_cookie() -> None:
         return
     name = current_app.config["REMEMBER_COOKIE_NAME"]
     if name in request.cookies:
+        log.warning("forged remember cookie", extra={"event": "forged_remember_cookie"})
         abort(400, description=f"This service issues no {name} cookie; drop it.")
 
 
 @bp.post("/login")
 @csrf.exempt  # there is no session to ride on yet
-@login_limited
 def login() -> dict[str, Any]:
     data = payload.json_object()
     email = payload.text_field(data, "email", max_length=EMAIL_MAX_LENGTH)
     password = payload.text_field(data, "password", max_length=PASSWORD_MAX_LENGTH)
+    # Counted only once the body is valid, under a hash of the e-mail: no raw input is a key.
+    guard = login_guard()
+    guard.check(email)
     user = authenticate(email, password)
     if user is None:
+        guard.failed(email)
         abort(401, description="Unknown e-mail or wrong password.")
     # Nothing from before the login survives it (a previous user's CSRF token included),
     # and the session id is new: an id planted before login (fixation) is useless.
@@ -109,7 +118,8 @@ def logout() -> tuple[str, int]:
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("REMEMBER_COOKIE_NAME", REMEMBER_COOKIE)
+    prefix = HOST_ONLY if app.config["APP_ENV"] == "production" else ""
+    app.config.setdefault("REMEMBER_COOKIE_NAME", prefix + REMEMBER_COOKIE)
     login_manager.init_app(app, add_context_processor=False)
     login_manager.user_loader(load_user)
     login_manager.unauthorized_handler(unauthorized)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import click
 from flask import Flask
 from sqlalchemy import select
@@ -9,10 +11,15 @@ from sqlalchemy.exc import IntegrityError
 
 from .core.context import with_correlation_id
 from .core.db import get_db
-from .core.passwords import hash_password, needs_rehash, verify_password, warm_up
+from .core.passwords import (
+    PasswordHashingBusyError,
+    hash_password,
+    needs_rehash,
+    password_problem,
+    verify_password,
+    warm_up,
+)
 from .models import User
-
-PASSWORD_MIN_LENGTH = 8
 
 
 class UserExistsError(ValueError):
@@ -45,8 +52,10 @@ def authenticate(email: str, password: str) -> User | None:
     if not verify_password(user.password_hash, password):
         return None
     if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-        db.commit()
+        # Upgrading the hash can wait for another login; the user who logged in cannot.
+        with contextlib.suppress(PasswordHashingBusyError):
+            user.password_hash = hash_password(password)
+            db.commit()
     return user
 
 
@@ -58,10 +67,9 @@ def create_user_command(email: str, password: str) -> None:
     """Create a user who can log in with EMAIL and the password."""
     if "@" not in email:
         raise click.BadParameter("must be an e-mail address", param_hint="EMAIL")
-    if len(password) < PASSWORD_MIN_LENGTH:
-        raise click.BadParameter(
-            f"must have at least {PASSWORD_MIN_LENGTH} characters", param_hint="password"
-        )
+    problem = password_problem(password, new=True)
+    if problem is not None:
+        raise click.BadParameter(problem, param_hint="password")
     try:
         user = create_user(email, password)
     except UserExistsError:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from dotenv import find_dotenv, load_dotenv
 from flask import Flask
@@ -24,6 +26,8 @@ WEAK_SECRET_KEYS = frozenset(
     {"change-me", "changeme", "secret", "dev", "development", "test", "testing", "please-change"}
 )
 MIN_SECRET_KEY_LENGTH = 32
+# RFC 9110 token characters.
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 RATELIMIT_KEY_PREFIX = "{{ cookiecutter.package_name }}:ratelimit"
 # Health probes answer without the session store, even when a client sends a cookie, and
 # their access-log lines are DEBUG.
@@ -57,12 +61,38 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
 
 
-def _urls(environ: Mapping[str, str], name: str) -> list[str]:
-    urls = environ.get(name, "").replace(",", " ").split()
-    for url in urls:
-        if not url.startswith(("http://", "https://")):
-            raise ConfigError(f"{name} must list http:// or https:// URLs, not {url!r}")
-    return urls
+def _positive(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(environ, name, default)
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, not {value}")
+    return value
+
+
+def _services(environ: Mapping[str, str], name: str) -> dict[str, str]:
+    """`billing=https://billing.internal, https://other` -> {"billing": ..., "service-2": ...}:
+    other services by the name clients see, never their internal address."""
+    services = {}
+    for position, entry in enumerate(environ.get(name, "").replace(",", " ").split(), 1):
+        label, _, url = entry.partition("=") if "=" in entry.split("://")[0] else ("", "", entry)
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ConfigError(f"{name} must list [name=]http(s):// URLs, not {entry!r}")
+        label = label or f"service-{position}"
+        if label in services:
+            raise ConfigError(f"{name} names {label!r} twice")
+        services[label] = url
+    return services
+
+
+def _headers(environ: Mapping[str, str], name: str) -> list[str] | None:
+    raw = environ.get(name)
+    if raw is None:
+        return None
+    headers = raw.replace(",", " ").split()
+    for header in headers:
+        if not HEADER_NAME.fullmatch(header):
+            raise ConfigError(f"{name} must list HTTP header names, not {header!r}")
+    return headers
 
 
 def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
@@ -117,7 +147,9 @@ def from_environ(environ: Mapping[str, str], instance_path: str) -> dict[str, An
         # app writing its own too would double the lines and their cost.
         "ACCESS_LOG": _flag(environ, "ACCESS_LOG", not production),
         "BACKGROUND_THREADS": _int(environ, "BACKGROUND_THREADS", 4),
-        "DOWNSTREAM_URLS": _urls(environ, "DOWNSTREAM_URLS"),
+        "DOWNSTREAM_URLS": _services(environ, "DOWNSTREAM_URLS"),
+        # One deadline for all the calls of one GET /downstream.
+        "DOWNSTREAM_DEADLINE_SECONDS": _positive(environ, "DOWNSTREAM_DEADLINE_SECONDS", 3),
 {%- if cookiecutter.background_jobs == "celery" %}
         "CELERY_BROKER_URL": broker,
         "CELERY_RESULT_BACKEND": environ.get("CELERY_RESULT_BACKEND") or broker,
@@ -125,8 +157,15 @@ def from_environ(environ: Mapping[str, str], instance_path: str) -> dict[str, An
 {%- endif %}
         "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", 1024 * 1024),
         "TRUSTED_PROXY_HOPS": _int(environ, "TRUSTED_PROXY_HOPS", 0),
+        # Failed logins (see core/ratelimit.py for why three counters).
         "LOGIN_RATE_LIMIT_PER_CLIENT": environ.get("LOGIN_RATE_LIMIT_PER_CLIENT") or "20/minute",
-        "LOGIN_RATE_LIMIT_PER_ACCOUNT": environ.get("LOGIN_RATE_LIMIT_PER_ACCOUNT") or "5/minute",
+        "LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_CLIENT": (
+            environ.get("LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_CLIENT") or "5/minute"
+        ),
+        "LOGIN_RATE_LIMIT_PER_ACCOUNT": environ.get("LOGIN_RATE_LIMIT_PER_ACCOUNT") or "1000/hour",
+        # Password hashes computed at once per worker process; more logins wait briefly, then
+        # get a 503, so that logins cannot starve every other request of CPU.
+        "PASSWORD_HASH_CONCURRENCY": _positive(environ, "PASSWORD_HASH_CONCURRENCY", 1),
         "RATELIMIT_KEY_PREFIX": environ.get("RATELIMIT_KEY_PREFIX") or RATELIMIT_KEY_PREFIX,
 {%- if cookiecutter.session_store == "redis" %}
         "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI")
@@ -141,6 +180,17 @@ def from_environ(environ: Mapping[str, str], instance_path: str) -> dict[str, An
         "SESSION_COOKIE_SECURE": production,
         "TESTING": app_env == "testing",
     }
+
+
+def from_environ_optional(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Settings whose defaults belong to the module that uses them: set only when given."""
+    optional: dict[str, Any] = {}
+    headers = _headers(environ, "CORRELATION_ID_HEADERS")
+    if headers is not None:
+        # Which incoming headers may carry a correlation id, in order. An edge service facing
+        # the internet may trust only its proxy's X-Request-ID, or none (always a new id).
+        optional["CORRELATION_ID_HEADERS"] = headers
+    return optional
 
 
 def check_production(config: Mapping[str, Any]) -> None:
@@ -173,6 +223,7 @@ def init_app(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
     if overrides and "APP_ENV" in overrides:
         environ["APP_ENV"] = str(overrides["APP_ENV"])
     app.config.from_mapping(from_environ(environ, app.instance_path))
+    app.config.from_mapping(from_environ_optional(environ))
     app.config.from_mapping(overrides or {})
     check_production(app.config)
     if not app.config["SECRET_KEY"]:
@@ -180,4 +231,5 @@ def init_app(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
         # sessions do not survive a restart, which is acceptable on a laptop.
         app.config["SECRET_KEY"] = secrets.token_urlsafe(48)
         log.warning("SECRET_KEY is not set; using a random key for this process")
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # Local state (the SQLite file, session files) is for this user's eyes only.
+    Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)

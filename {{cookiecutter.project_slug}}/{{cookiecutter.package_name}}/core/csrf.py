@@ -13,6 +13,7 @@ with `@csrf.exempt`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -23,6 +24,7 @@ from .context import session_user_id
 from .errors import error_response
 
 csrf = CSRFProtect()
+log = logging.getLogger(__name__)
 CSRF_HEADER = "X-CSRF-Token"
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -39,6 +41,7 @@ def exempt(view: View) -> View:
 
 
 def handle_csrf_error(error: CSRFError) -> Response:
+    log.warning("csrf check failed", extra={"event": "csrf_failed", "reason": error.description})
     return error_response(403, "csrf_failed", error.description or "CSRF validation failed.")
 
 

@@ -6,10 +6,14 @@ a script that builds two) never share a pool. Nothing here connects until a quer
 
 from __future__ import annotations
 
+{% if cookiecutter.database == "sqlite" -%}
+import contextlib
+import os
+{% endif -%}
 {% if cookiecutter.database != "sqlite" -%}
 import time
-from collections.abc import Callable
 {% endif -%}
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -61,6 +65,17 @@ class Database:
     engine: Engine
     sessionmaker: sessionmaker[Session]
 {%- if cookiecutter.database == "sqlite" %}
+
+
+def _private_file(path: str) -> Callable[..., None]:
+    """Create the database file readable by this user only (it holds password hashes) before
+    SQLite creates it with the umask's permissions; its -wal and -shm files follow it."""
+
+    def create(*_args: Any) -> None:
+        with contextlib.suppress(OSError):  # SQLite reports a bad path better, as a 503
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+    return create
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -140,6 +155,7 @@ def create_db_engine(url: str, pool_size: int) -> Engine:
 {%- endif %}
     )
 {%- if cookiecutter.database == "sqlite" %}
+    event.listen(engine, "do_connect", _private_file(str(make_url(url).database)))
     event.listen(engine, "connect", _sqlite_pragmas)
 {%- else %}
     event.listen(engine, "checkin", _note_checkin)

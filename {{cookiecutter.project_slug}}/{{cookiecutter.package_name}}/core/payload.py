@@ -7,12 +7,15 @@ small objects; what matters is that every malformed input maps to a 4xx, never a
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Any
 
 from flask import abort, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 MAX_DEPTH = 32
+log = logging.getLogger(__name__)
 # Control characters, and lone surrogates that no database driver can encode.
 _UNSAFE_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
@@ -33,13 +36,26 @@ def _deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
+def read_body() -> bytes:
+    """The raw body, or a 400 when it cannot be read to its end."""
+    try:
+        return request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise
+    except Exception as error:
+        # A malformed chunked body, a missing terminator, a client that closed half-way:
+        # werkzeug reports some (ClientDisconnected), each WSGI server others, its own way.
+        log.warning("request body unreadable", extra={"error_type": type(error).__name__})
+        abort(400, description="The request body could not be read to its end.")
+
+
 def json_object() -> dict[str, Any]:
     """The request body as a JSON object, or an HTTP error that says what is wrong."""
     if not request.is_json:
         abort(415, description="Send a JSON body with Content-Type: application/json.")
     # Werkzeug answers 413 for a declared length over MAX_CONTENT_LENGTH, but silently
     # truncates a chunked body at the limit.
-    raw = request.get_data(cache=True)
+    raw = read_body()
     limit = request.max_content_length
     if request.content_length is None and limit is not None and len(raw) >= limit:
         abort(413)
@@ -54,14 +70,22 @@ def json_object() -> dict[str, Any]:
     return data
 
 
+def text_problem(value: str, *, max_length: int) -> str | None:
+    """What is wrong with a text value, or None: the rules every text field follows."""
+    if not value.strip() or len(value) > max_length:
+        return f"must have 1 to {max_length} characters"
+    if _UNSAFE_TEXT.search(value):
+        return "must not contain control characters"
+    return None
+
+
 def text_field(data: dict[str, Any], name: str, *, max_length: int) -> str:
     value = data.get(name)
     if value is None:
         abort(422, description=f"The field '{name}' is required.")
     if not isinstance(value, str):
         abort(422, description=f"The field '{name}' must be a string.")
-    if not value.strip() or len(value) > max_length:
-        abort(422, description=f"The field '{name}' must have 1 to {max_length} characters.")
-    if _UNSAFE_TEXT.search(value):
-        abort(422, description=f"The field '{name}' must not contain control characters.")
+    problem = text_problem(value, max_length=max_length)
+    if problem is not None:
+        abort(422, description=f"The field '{name}' {problem}.")
     return value

@@ -1,30 +1,43 @@
-"""Rate limits on logging in: per client address and per account.
+"""Limits on failed logins, so that passwords cannot be guessed and users cannot be locked out.
 
-Guessing passwords is slowed down however the attacker spreads the guesses: many accounts
-from one address hit the per-client limit, one account from many addresses the per-account
-limit. Both answer 429 JSON with Retry-After.
-{%- if cookiecutter.session_store == "redis" %} The counters live in Redis, shared by every
-instance (RATELIMIT_STORAGE_URI, default REDIS_URL).
-{%- else %} The counters live in each worker's memory by default
+Only failures count: a user who logs in with the right password is never limited by their
+own logins. Three counters, each answering 429 JSON with Retry-After when used up:
+
+- per client address (`LOGIN_RATE_LIMIT_PER_CLIENT`): one address trying many accounts;
+- per account and client address (`LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_CLIENT`): one address
+  trying one account. An attacker's failures lock only their own address out of that
+  account, never the user's;
+- per account (`LOGIN_RATE_LIMIT_PER_ACCOUNT`), a much higher ceiling: many addresses trying
+  one account. It is set well above what one address may fail (1000 an hour against 5 a
+  minute), so keeping an account locked takes several addresses failing without pause.
+
+When the counter store is down, logging in fails closed: every attempt is a 503, before any
+password is checked, so a right password cannot be told from a wrong one. Accounts are
+counted under a keyed hash of the normalized e-mail: keys have a bounded size and no address
+is stored. An IPv6 client counts as its /64 network, which one machine usually holds whole.
+{% if cookiecutter.session_store == "redis" %}
+The counters live in Redis, shared by every instance (RATELIMIT_STORAGE_URI, default
+REDIS_URL).
+{%- else %}
+The counters live in each worker's memory by default
 (RATELIMIT_STORAGE_URI=memory://): with several workers an attacker gets that many times the
 limit. To share them, add the `redis` package and point RATELIMIT_STORAGE_URI at a Redis.
 {%- endif %}
 
-Views opt in where they are defined, with `@login_limited`. Built on `limits`, the library
-under Flask-Limiter, rather than on Flask-Limiter itself, whose hooks run on every request of
-the app (`/healthz` included) to limit the one view that needs it.
+A view uses it where it is defined: `login_guard().check(email)` before the password is
+checked, `login_guard().failed(email)` when it was wrong. Built on `limits`, the library under
+Flask-Limiter, rather than on Flask-Limiter, which counts requests rather than failures and
+whose hooks run on every request of the app.
 """
 
 from __future__ import annotations
 
-import functools
-import json
+import hashlib
+import ipaddress
 import logging
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, request
 from limits import RateLimitItem, parse
@@ -33,44 +46,86 @@ from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
 from .config import ConfigError
+from .errors import register_unavailable
 
-_EXTENSION = "ratelimit"
-View = TypeVar("View", bound=Callable[..., Any])
+_EXTENSION = "login_guard"
 log = logging.getLogger(__name__)
 
 
+class LimitStoreUnavailableError(RuntimeError):
+    """The counter store did not answer: logging in must wait (503)."""
+
+
+def account_key(email: str, secret: str) -> str:
+    """A bounded, stable key for an account: a keyed hash of the normalized e-mail, which
+    nobody without SECRET_KEY can match against a list of addresses."""
+    return hashlib.blake2b(
+        email.strip().lower().encode(), digest_size=16, key=secret.encode()[:64]
+    ).hexdigest()
+
+
+def client_key(address: str | None) -> str:
+    """The client's address, its /64 network for IPv6; bounded whatever the header said."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return "unknown"
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 @dataclass(frozen=True)
-class LoginLimits:
+class LoginGuard:
     limiter: FixedWindowRateLimiter
     per_client: RateLimitItem
+    per_account_and_client: RateLimitItem
     per_account: RateLimitItem
+    secret: str
 
+    def account(self, email: str) -> str:
+        return account_key(email, self.secret)
 
-def account_key() -> str:
-    """The e-mail the login is for, normalized; the body is parsed again by the view."""
-    try:
-        email = json.loads(request.get_data(cache=True)).get("email")
-    except (ValueError, RecursionError, AttributeError):
-        email = None
-    return email.strip().lower() if isinstance(email, str) else ""
+    def _counters(self, email: str) -> list[tuple[RateLimitItem, str, str, str]]:
+        account = self.account(email)
+        client = client_key(request.remote_addr)
+        return [
+            (self.per_client, "client", client, ""),
+            (self.per_account_and_client, "account-client", account, client),
+            (self.per_account, "account", account, ""),
+        ]
 
+    def check(self, email: str) -> None:
+        """429 when a counter of this attempt is used up; 503 when the store is down."""
+        for limit, scope, key, client in self._counters(email):
+            try:
+                if self.limiter.test(limit, scope, key, client):
+                    continue
+                reset_at = self.limiter.get_window_stats(limit, scope, key, client).reset_time
+            except Exception as error:
+                raise LimitStoreUnavailableError(type(error).__name__) from error
+            log.warning(
+                "login refused",
+                extra={"event": "login_refused", "account": self.account(email), "limit": scope},
+            )
+            retry_after = max(1, math.ceil(reset_at - time.time()))
+            raise TooManyRequests(
+                "Too many failed logins; try again later.", retry_after=retry_after
+            )
 
-def check_login_attempt() -> None:
-    """Count this attempt against both limits; 429 when either is used up."""
-    limits: LoginLimits = current_app.extensions[_EXTENSION]
-    for limit, scope, key in (
-        (limits.per_client, "client", request.remote_addr or ""),
-        (limits.per_account, "account", account_key()),
-    ):
+    def failed(self, email: str) -> None:
+        """Count a failed attempt against every counter, and log it as a security event."""
+        log.warning("login failed", extra={"event": "login_failed", "account": self.account(email)})
         try:
-            if limits.limiter.hit(limit, scope, key):
-                continue
-            reset_at = limits.limiter.get_window_stats(limit, scope, key).reset_time
-        except Exception as error:  # the counter store is down: logging in goes on unlimited
-            log.warning("rate limit store failed", extra={"error_type": type(error).__name__})
-            return
-        retry_after = max(1, math.ceil(reset_at - time.time()))
-        raise TooManyRequests("Too many login attempts; try again later.", retry_after=retry_after)
+            for limit, scope, key, client in self._counters(email):
+                self.limiter.hit(limit, scope, key, client)
+        except Exception as error:
+            raise LimitStoreUnavailableError(type(error).__name__) from error
+
+
+def login_guard() -> LoginGuard:
+    guard: LoginGuard = current_app.extensions[_EXTENSION]
+    return guard
 
 
 def _limit(app: Flask, name: str) -> RateLimitItem:
@@ -80,26 +135,17 @@ def _limit(app: Flask, name: str) -> RateLimitItem:
         raise ConfigError(f"{name} must look like 5/minute, not {app.config[name]!r}") from None
 
 
-def login_limited(view: View) -> View:
-    """Count each call of `view` against the login limits; 429 when either is used up."""
-
-    @functools.wraps(view)
-    def check_then_call(*args: Any, **kwargs: Any) -> Any:
-        check_login_attempt()
-        return view(*args, **kwargs)
-
-    return cast(View, check_then_call)
-
-
 def init_app(app: Flask) -> None:
     uri = app.config["RATELIMIT_STORAGE_URI"]
-    options: dict[str, Any] = {"key_prefix": app.config["RATELIMIT_KEY_PREFIX"]}
+    options: dict[str, float | str | bool] = {"key_prefix": app.config["RATELIMIT_KEY_PREFIX"]}
     if uri.startswith(("redis://", "rediss://")):
         # As for the session store: an outage must fail in well under a second.
         options |= {"socket_connect_timeout": 0.3, "socket_timeout": 0.3}
-    storage = storage_from_string(uri, **options)
-    app.extensions[_EXTENSION] = LoginLimits(
-        limiter=FixedWindowRateLimiter(storage),
+    app.extensions[_EXTENSION] = LoginGuard(
+        limiter=FixedWindowRateLimiter(storage_from_string(uri, **options)),
         per_client=_limit(app, "LOGIN_RATE_LIMIT_PER_CLIENT"),
+        per_account_and_client=_limit(app, "LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_CLIENT"),
         per_account=_limit(app, "LOGIN_RATE_LIMIT_PER_ACCOUNT"),
+        secret=app.config["SECRET_KEY"],
     )
+    register_unavailable(app, (LimitStoreUnavailableError,), "login limit store")

@@ -14,17 +14,20 @@ from __future__ import annotations
 {%- if cookiecutter.session_store == "filesystem" %}
 
 import os
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import click
 from cachelib.file import FileSystemCache
-from flask import Flask, Request, Response, request
+from flask import Flask, Request, Response, current_app, request
 from flask.sessions import SessionMixin
 from flask_session.cachelib import CacheLibSessionInterface
 {%- elif cookiecutter.session_store == "redis" %}
 
-from typing import Any
+import hashlib
+from typing import Any, cast
 
 from flask import Flask, Request, Response, request
 from flask.sessions import SessionMixin
@@ -37,7 +40,7 @@ from redis.retry import Retry
 {%- endif %}
 
 from .config import PROBE_PATHS
-from .context import ENVIRON_USER, SESSION_USER_KEY
+from .context import ENVIRON_USER, SESSION_USER_KEY{% if cookiecutter.session_store == "filesystem" %}, with_correlation_id{% endif %}
 from .errors import register_unavailable
 
 # Where open_session leaves a store failure for refuse_without_session.
@@ -65,12 +68,33 @@ class ServiceSessions:
         return session  # type: ignore[no-any-return]
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        ended = session.modified and not session
         try:
             super().save_session(app, session, response)  # type: ignore[misc]
         except STORE_ERRORS:
             # Flask answers 503 and finishes that response by saving again: once is enough.
             session.modified = False
             raise
+        if ended:
+            # Flask-Session deletes the cookie without the attributes it was set with, and a
+            # browser ignores a __Host- cookie that is not Secure: delete it the way it was set.
+            name = self.get_cookie_name(app)  # type: ignore[attr-defined]
+            others = [
+                cookie
+                for cookie in response.headers.getlist("Set-Cookie")
+                if not cookie.startswith(f"{name}=")
+            ]
+            response.headers.remove("Set-Cookie")
+            for cookie in others:
+                response.headers.add("Set-Cookie", cookie)
+            response.delete_cookie(
+                name,
+                path=self.get_cookie_path(app),  # type: ignore[attr-defined]
+                domain=self.get_cookie_domain(app),  # type: ignore[attr-defined]
+                secure=self.get_cookie_secure(app),  # type: ignore[attr-defined]
+                httponly=True,
+                samesite=self.get_cookie_samesite(app),  # type: ignore[attr-defined]
+            )
 
 
 def session_store(app: Flask) -> Any:
@@ -119,7 +143,41 @@ class ServiceSessionInterface(ServiceSessions, CacheLibSessionInterface):  # typ
 
 
 def _store(app: Flask) -> SessionFiles:
+    # Session files are credentials: the folder is this user's only (cachelib would create
+    # it with the umask's permissions).
+    Path(app.config["SESSION_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
     return SessionFiles(app.config["SESSION_DIR"])
+
+
+def prune_sessions(directory: Path, lifetime: timedelta) -> int:
+    """Delete the session files that outlived `lifetime`; returns how many.
+
+    A session file is written only when the session changes (SESSION_REFRESH_EACH_REQUEST is
+    off), so its modification time plus the lifetime is when it expired. cachelib never
+    deletes such files itself when it is told never to evict (threshold=0).
+    """
+    cutoff = time.time() - lifetime.total_seconds()
+    removed = 0
+    for path in directory.iterdir():
+        if path.name.startswith("__"):  # cachelib's own bookkeeping
+            continue
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # a logout or another prune removed it first
+            continue
+    return removed
+
+
+@click.command("prune-sessions")
+@with_correlation_id
+def prune_sessions_command() -> None:
+    """Delete expired session files (run it daily, e.g. from cron)."""
+    removed = prune_sessions(
+        Path(current_app.config["SESSION_DIR"]), current_app.permanent_session_lifetime
+    )
+    click.echo(f"Removed {removed} expired session files.")
 
 
 def _interface(app: Flask, store: SessionFiles) -> ServiceSessionInterface:
@@ -140,18 +198,44 @@ class ServiceSessionInterface(ServiceSessions, RedisSessionInterface):  # type: 
     """Sessions in Redis, shared by every instance."""
 
 
-def _store(app: Flask) -> Redis:
-    return Redis.from_url(
-        app.config["REDIS_URL"],
-        # An outage must fail in well under a second, not hold the worker.
-        socket_connect_timeout=0.3,
-        socket_timeout=0.3,
-        retry=Retry(NoBackoff(), 1),
-        health_check_interval=30,
+class SessionRedis(Redis):
+    """The session store's Redis client: each session lives under a hash of its id, so that
+    whoever can list this Redis's keys (a monitoring tool, another service sharing it)
+    learns no session id. Flask-Session reads and writes sessions with get, set and delete."""
+
+    key_prefix = ""
+
+    def store_key(self, name: Any) -> str:
+        raw = name if isinstance(name, bytes) else str(name).encode()
+        return self.key_prefix + hashlib.sha256(raw).hexdigest()
+
+    def get(self, name: Any) -> Any:
+        return super().get(self.store_key(name))
+
+    def set(self, name: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
+        return super().set(self.store_key(name), value, *args, **kwargs)
+
+    def delete(self, *names: Any) -> Any:
+        return super().delete(*(self.store_key(name) for name in names))
+
+
+def _store(app: Flask) -> SessionRedis:
+    client = cast(
+        SessionRedis,
+        SessionRedis.from_url(
+            app.config["REDIS_URL"],
+            # An outage must fail in well under a second, not hold the worker.
+            socket_connect_timeout=0.3,
+            socket_timeout=0.3,
+            retry=Retry(NoBackoff(), 1),
+            health_check_interval=30,
+        ),
     )
+    client.key_prefix = app.config["SESSION_KEY_PREFIX"]
+    return client
 
 
-def _interface(app: Flask, store: Redis) -> ServiceSessionInterface:
+def _interface(app: Flask, store: SessionRedis) -> ServiceSessionInterface:
     # Given the client rather than SESSION_TYPE: Flask-Session silently falls back to
     # localhost when its Redis client is missing or of another type.
     return ServiceSessionInterface(
@@ -165,8 +249,11 @@ def ping(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
+    # In production the __Host- prefix makes browsers refuse the cookie unless it is Secure,
+    # for this host only and for every path: no sibling domain can plant or shadow it.
+    prefix = "__Host-" if app.config["APP_ENV"] == "production" else ""
     app.config.update(
-        SESSION_COOKIE_NAME="{{ cookiecutter.package_name }}_session",
+        SESSION_COOKIE_NAME=f"{prefix}{{ cookiecutter.package_name }}_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_PERMANENT=True,
@@ -180,3 +267,6 @@ def init_app(app: Flask) -> None:
     app.session_interface = _interface(app, store)
     app.before_request(refuse_without_session)
     register_unavailable(app, STORE_ERRORS, "session store")
+{%- if cookiecutter.session_store == "filesystem" %}
+    app.cli.add_command(prune_sessions_command)
+{%- endif %}

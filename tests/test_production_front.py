@@ -1,0 +1,176 @@
+"""The production topology under hostile clients: gunicorn behind the project's own nginx
+configuration (nginx/service.conf.template), as compose.yaml runs it.
+
+Clients that trickle their requests in occupy nginx, never gunicorn's threads, so the service
+keeps answering; what nginx refuses itself is JSON; and broken request bodies that reach
+gunicorn are a 400 JSON and a WARNING line, never a 500 and a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from support.nginx import Nginx
+from support.rendering import render
+from support.services import Client, Service, gunicorn, prepare
+
+pytestmark = pytest.mark.slow
+LOGIN = {"email": "ada@example.com", "password": "pw-0123456789"}
+
+
+@pytest.fixture(scope="module")
+def front(
+    tmp_path_factory: pytest.TempPathFactory, environment_for: Callable[[Path], Path]
+) -> Iterator[tuple[Service, Nginx]]:
+    tmp = tmp_path_factory.mktemp("front")
+    project = render(tmp / "render")
+    bin_dir = environment_for(project) / "bin"
+    env = {
+        "APP_ENV": "production",
+        "SECRET_KEY": uuid.uuid4().hex * 2,
+        "INSTANCE_PATH": str(tmp / "instance"),
+        "TRUSTED_PROXY_HOPS": "1",
+        # The shipped defaults: two workers of four threads.
+        "WEB_CONCURRENCY": "2",
+        "WEB_THREADS": "4",
+    }
+    prepare(project, bin_dir, env, [LOGIN["email"]])
+    with ExitStack() as stack:
+        service = gunicorn(project, bin_dir, env)
+        stack.callback(service.stop)
+        service.start()
+        nginx = Nginx(project, [f"127.0.0.1:{service.port}"], tmp / "nginx")
+        (tmp / "nginx").mkdir()
+        stack.callback(nginx.stop)
+        nginx.start()
+        yield service, nginx
+
+
+def trickle(port: int, stop: threading.Event, body: bool) -> None:
+    """Send a request one byte at a time, twice a second, until told to stop."""
+    if body:
+        request = b"POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        request += b"Content-Length: 4096\r\n\r\n" + b" " * 4096
+    else:
+        request = b"GET /items HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 4096 + b"\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        for byte in request:
+            if stop.wait(0.5):
+                return
+            try:
+                sock.sendall(bytes([byte]))
+            except OSError:
+                return  # the other side gave up on us: also fine
+
+
+def test_trickling_clients_do_not_stop_the_service(front: tuple[Service, Nginx]) -> None:
+    _, nginx = front
+    stop = threading.Event()
+    # Three times as many slow clients as gunicorn has threads, slow headers and slow bodies.
+    clients = [
+        threading.Thread(target=trickle, args=(nginx.port, stop, n % 2 == 0), daemon=True)
+        for n in range(24)
+    ]
+    for client in clients:
+        client.start()
+    try:
+        time.sleep(2)  # every slow client is connected and sending
+        for _ in range(10):
+            status, headers, body = Client(nginx.url).call("GET", "/healthz")
+            assert status == 200, body
+            assert headers["X-Correlation-ID"]
+            status, _, body = Client(nginx.url).call("POST", "/auth/login", LOGIN)
+            assert status == 200, body
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        for client in clients:
+            client.join(timeout=10)
+
+
+def test_what_nginx_refuses_is_json(front: tuple[Service, Nginx]) -> None:
+    _, nginx = front
+    status, headers, body = Client(nginx.url).call(
+        "POST", "/auth/login", {"email": "x" * 2_000_000}
+    )
+    assert status == 413
+    assert headers["Content-Type"] == "application/json"
+    assert body["error"] == "request_entity_too_large"
+    assert body["correlation_id"] == headers["X-Request-ID"]
+    status, _, body = Client(nginx.url).call("GET", "/" + "a" * 20_000)
+    assert (status, body["error"]) == (414, "request_uri_too_long")
+    answer = raw_request(nginx.port, b"NOT A REQUEST\r\n\r\n")
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and json.loads(payload)["error"] == "bad_request"
+
+
+def raw_request(port: int, payload: bytes, *, close_early: bool = False) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(payload)
+        if close_early:
+            return b""
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        return answer
+
+
+CHUNKED = (
+    b"POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"zz\r\n{}\r\n0\r\n\r\n",  # a chunk size that is not hexadecimal
+        b"2\r\n{}XX0\r\n\r\n",  # a chunk without its terminator
+        b'40\r\n{"email": "a@b.c"',  # the body ends before the chunk does
+    ],
+    ids=["bad-size", "no-terminator", "truncated"],
+)
+def test_broken_chunked_bodies_are_400_json(front: tuple[Service, Nginx], body: bytes) -> None:
+    service, _ = front
+    answer = raw_request(service.port, CHUNKED + body)
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), answer
+    assert json.loads(payload)["error"] == "bad_request"
+
+
+def test_a_client_leaving_mid_upload_leaves_no_error(front: tuple[Service, Nginx]) -> None:
+    service, _ = front
+    raw_request(service.port, CHUNKED + b'100\r\n{"email"', close_early=True)
+    raw_request(service.port, CHUNKED + b"zz\r\n")
+    service.wait_for_line(lambda line: line.get("message") == "request body unreadable")
+    time.sleep(0.5)
+    errors = [line for line in service.log_lines() if line.get("level") in {"ERROR", "CRITICAL"}]
+    assert errors == []
+
+
+def test_gunicorn_opens_no_shared_control_socket(tmp_path: Path) -> None:
+    """gunicorn's default control socket path is shared by every instance of one user."""
+    project = render(tmp_path)
+    source = (project / "gunicorn.conf.py").read_text()
+    default: dict[str, object] = {}
+    exec(compile(source, "gunicorn.conf.py", "exec"), default)
+    assert default["control_socket_disable"] is True
+    assert default["bind"] == "127.0.0.1:8000"
+    os.environ["GUNICORN_CONTROL_SOCKET"] = str(tmp_path / "instance-1.ctl")
+    try:
+        own: dict[str, object] = {}
+        exec(compile(source, "gunicorn.conf.py", "exec"), own)
+    finally:
+        del os.environ["GUNICORN_CONTROL_SOCKET"]
+    assert own["control_socket"] == str(tmp_path / "instance-1.ctl")
+    assert "control_socket_disable" not in own
