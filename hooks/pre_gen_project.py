@@ -225,14 +225,19 @@ def validate(answers: dict[str, object]) -> list[str]:
 
 def main(answers: dict[str, object]) -> int:
     errors = validate(answers)
-    for error in errors:
-        print(f"ERROR: {error}", file=sys.stderr)
-    if errors:
-        print(
-            "Nothing was generated. Change the answers named above and run again.", file=sys.stderr
-        )
-        return 1
-    return 0
+    if not errors:
+        return 0
+    rule = "=" * 78
+    lines = [rule, "THE TEMPLATE REFUSED THESE ANSWERS; NOTHING WAS GENERATED", ""]
+    lines += [f"ERROR: {error}" for error in errors]
+    lines += [
+        "",
+        "Change the answers named above and run again. The traceback cookiecutter prints",
+        "next (FailedHookException) only repeats that this check failed.",
+        rule,
+    ]
+    print("\n".join(lines), file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -175,7 +175,9 @@ def test_main_prints_every_problem(capsys: pytest.CaptureFixture[str]) -> None:
     assert hook.main({**GOOD, "package_name": "flask", "author_email": "x"}) == 1
     err = capsys.readouterr().err
     assert "package_name:" in err and "author_email:" in err
-    assert "Nothing was generated" in err
+    # Impossible to miss above cookiecutter's own traceback, which follows it.
+    assert "NOTHING WAS GENERATED" in err and "FailedHookException" in err
+    assert err.startswith("=" * 78) and err.rstrip().endswith("=" * 78)
 
 
 @pytest.mark.parametrize(
@@ -206,3 +208,31 @@ def test_the_hook_receives_answers_intact(tmp_path: Path) -> None:
     name = 'Zoë\'s "quoted" \\ service'
     project = render(tmp_path, {"project_name": name, "project_slug": "zoe-service"})
     assert json.loads(json.dumps(name)) in (project / "README.md").read_text()
+
+
+post_gen = load_hook("post_gen_project")
+
+
+@pytest.mark.parametrize(
+    ("answers", "servers", "worker"),
+    [
+        ({}, None, False),
+        ({"database": "postgresql"}, "PostgreSQL", False),
+        ({"database": "mysql", "session_store": "redis"}, "MySQL or MariaDB and Redis", False),
+        ({"background_jobs": "celery"}, "Redis", True),
+    ],
+)
+def test_next_steps_fit_the_variant(
+    answers: dict[str, str], servers: str | None, worker: bool
+) -> None:
+    steps = post_gen.next_steps(Path("/tmp/example-service"), {**GOOD, **answers})
+    assert steps[0] == "cd /tmp/example-service"
+    assert any(step.startswith(f"start {servers} ") for step in steps) == (servers is not None)
+    assert any("make worker" in step for step in steps) == worker
+    assert steps[-1].startswith("make test")
+
+
+def test_a_render_prints_the_next_steps(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    render(tmp_path, {"database": "postgresql"})
+    out = capfd.readouterr().out
+    assert "Next:" in out and "start PostgreSQL" in out and "make run" in out

@@ -7,13 +7,14 @@ import re
 import subprocess
 import sys
 import tomllib
+from itertools import product
 from pathlib import Path
 
 import pytest
 
 from support.rendering import ANSWERS, LEFTOVER_MARKER, render
 
-from .variants import VARIANTS
+from .variants import CODE_VARIANTS, VARIANTS
 
 # Dependencies (and words in .env.example) that belong to one choice only.
 ONLY_FOR = {
@@ -30,13 +31,12 @@ def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     return render(tmp_path_factory.mktemp(request.param), VARIANTS[request.param])
 
 
-def test_every_database_and_session_store_pair_is_supported() -> None:
-    pairs = {
-        (v.get("database", "sqlite"), v.get("session_store", "filesystem"))
-        for v in VARIANTS.values()
-    }
-    wanted = {(d, s) for d in ANSWERS["database"] for s in ANSWERS["session_store"]}  # type: ignore[union-attr]
-    assert pairs >= wanted
+def test_every_combination_that_changes_code_is_a_variant() -> None:
+    """Each of these answers changes the generated code: every combination is tested."""
+    fields = ("database", "session_store", "background_jobs")
+    combinations = {tuple(v[field] for field in fields) for v in CODE_VARIANTS.values()}
+    choices = [ANSWERS[field] for field in fields]
+    assert combinations == set(product(*choices))  # type: ignore[arg-type]
 
 
 def test_variant_keys_exist_in_cookiecutter_json() -> None:

@@ -1,18 +1,30 @@
-"""The supported combinations of template answers: every test that renders uses this list."""
+"""The supported combinations of template answers: every test that renders uses this list.
+
+Every combination of the answers that change the generated code (database x session_store x
+background_jobs, twelve in all) is a variant of its own; the answers that only add or drop
+files (use_docker, ci, license) and the free-text answers are varied one at a time from the
+default.
+"""
 
 from __future__ import annotations
 
-DEFAULT: dict[str, str] = {}
+from itertools import product
 
-# Every database x session_store pair; later options are varied one at a time from the default.
-VARIANTS: dict[str, dict[str, str]] = {
-    "sqlite-filesystem": {"database": "sqlite", "session_store": "filesystem"},
-    "sqlite-redis": {"database": "sqlite", "session_store": "redis"},
-    "postgresql-filesystem": {"database": "postgresql", "session_store": "filesystem"},
-    "postgresql-redis": {"database": "postgresql", "session_store": "redis"},
-    "mysql-filesystem": {"database": "mysql", "session_store": "filesystem"},
-    "mysql-redis": {"database": "mysql", "session_store": "redis"},
-    "celery": {"background_jobs": "celery"},
+DEFAULT: dict[str, str] = {}
+DATABASES = ("sqlite", "postgresql", "mysql")
+SESSION_STORES = ("filesystem", "redis")
+BACKGROUND_JOBS = ("none", "celery")
+
+CODE_VARIANTS: dict[str, dict[str, str]] = {
+    f"{database}-{store}" + ("-celery" if jobs == "celery" else ""): {
+        "database": database,
+        "session_store": store,
+        "background_jobs": jobs,
+    }
+    for database, store, jobs in product(DATABASES, SESSION_STORES, BACKGROUND_JOBS)
+}
+
+FILE_VARIANTS: dict[str, dict[str, str]] = {
     "no-docker": {"use_docker": "no", "license": "proprietary"},
     "gitlab": {
         "ci": "gitlab",
@@ -21,11 +33,6 @@ VARIANTS: dict[str, dict[str, str]] = {
         "session_store": "redis",
     },
     "no-ci": {"ci": "none", "license": "BSD-3-Clause"},
-    "postgresql-redis-celery": {
-        "database": "postgresql",
-        "session_store": "redis",
-        "background_jobs": "celery",
-    },
     "custom-names": {
         "project_name": "Billing API",
         "correlation_header": "X-Trace-Token",
@@ -33,3 +40,5 @@ VARIANTS: dict[str, dict[str, str]] = {
         "author_name": "Zoë O'Brien",
     },
 }
+
+VARIANTS: dict[str, dict[str, str]] = {**CODE_VARIANTS, **FILE_VARIANTS}

@@ -79,7 +79,7 @@ def database_url() -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
     except OperationalError as error:
-        server_missing("PostgreSQL", "see 'Local servers' in README.md", error)
+        server_missing("PostgreSQL", "see 'Getting started' in README.md", error)
     yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -95,7 +95,7 @@ def database_url() -> Iterator[str]:
                 text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
             )
     except OperationalError as error:
-        server_missing("MySQL/MariaDB", "see 'Local servers' in README.md", error)
+        server_missing("MySQL/MariaDB", "see 'Getting started' in README.md", error)
     yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     with admin.connect() as connection:
         connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
@@ -110,7 +110,7 @@ def redis_server(variable: str) -> Iterator[tuple[str, Redis]]:
     try:
         client.ping()
     except RedisConnectionError as error:
-        server_missing("Redis", "see 'Local servers' in README.md", error)
+        server_missing("Redis", "see 'Getting started' in README.md", error)
     yield url, client
     client.close()
 {%- endif %}

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from flask import Flask
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, {% if cookiecutter.database != "sqlite" %}create_engine, {% endif %}inspect{% if cookiecutter.database != "sqlite" %}, text
+from sqlalchemy.engine import make_url{% endif %}
 
-from {{ cookiecutter.package_name }}.core.db import Base, alembic_config, upgrade
+from {{ cookiecutter.package_name }}.core.db import Base, alembic_config, {% if cookiecutter.database != "sqlite" %}get_database, {% endif %}upgrade
+
+from .helpers import PACKAGE
+
+PROJECT = Path(__file__).resolve().parents[1]
 
 
 def test_models_and_migrations_agree(engine: Engine) -> None:
@@ -32,4 +43,81 @@ def test_init_db_is_safe_to_run_again(app: Flask) -> None:
     for _ in range(2):
         result = runner.invoke(args=["init-db"])
         assert result.exit_code == 0, result.output
-    assert runner.invoke(args=["upgrade-db", "head"]).exit_code == 0
+    result = runner.invoke(args=["upgrade-db", "head"])
+    assert result.exit_code == 0
+    assert "already at 0001; nothing to do" in result.output
+
+
+def test_going_back_is_a_downgrade_never_a_pretended_upgrade(app: Flask, engine: Engine) -> None:
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["upgrade-db", "base"])
+    assert refused.exit_code == 1
+    assert "use downgrade-db base" in refused.output
+    assert "users" in inspect(engine).get_table_names()  # nothing changed
+    try:
+        back = runner.invoke(args=["downgrade-db", "base"])
+        assert back.exit_code == 0, back.output
+        assert "downgraded from 0001 to base" in back.output
+        assert "users" not in inspect(engine).get_table_names()
+    finally:
+        forward = runner.invoke(args=["upgrade-db"])
+    assert forward.exit_code == 0, forward.output
+    assert "upgraded from empty to 0001" in forward.output
+
+
+def test_an_unknown_revision_is_one_line(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["upgrade-db", "no-such-revision"])
+    assert result.exit_code == 1
+    assert "no-such-revision" in result.output and "Traceback" not in result.output
+
+
+def test_an_unreachable_database_is_one_line_naming_the_fix(
+    app_factory: Callable[..., Flask], unreachable_database_url: str
+) -> None:
+    app = app_factory(DATABASE_URL=unreachable_database_url)
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: cannot use the database ")
+    assert "DATABASE_URL" in result.output and len(result.output.splitlines()) == 1
+
+
+def test_a_missing_setting_is_one_line_naming_the_fix(tmp_path: Path) -> None:
+    """What `flask --app ... init-db` prints when production settings are missing."""
+    env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": "", "PYTHONPATH": str(PROJECT)}
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", PACKAGE, "init-db"],
+        cwd=tmp_path,  # no .env here: only the environment counts
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    # The first setting missing (a server URL, or SECRET_KEY), in one line, no traceback.
+    assert result.stderr.startswith("Error: ") and "is not set" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+{%- if cookiecutter.database != "sqlite" %}
+
+
+def test_init_db_creates_a_missing_development_database(
+    app_factory: Callable[..., Flask], database_url: str
+) -> None:
+    url = make_url(database_url)
+    missing = url.set(database=f"{url.database}_dev")
+    app = app_factory(APP_ENV="development", DATABASE_URL=missing.render_as_string(False))
+    try:
+        result = app.test_cli_runner().invoke(args=["init-db"])
+        assert result.exit_code == 0, result.output
+        assert f"Created the database {missing.database}." in result.output
+        assert "Initialized the database." in result.output
+    finally:
+        get_database(app).engine.dispose()
+        admin = create_engine(
+            url.set(database={{ '"postgres"' if cookiecutter.database == "postgresql" else '""' }}),
+            isolation_level="AUTOCOMMIT",
+        )
+        with admin.connect() as connection:
+            name = admin.dialect.identifier_preparer.quote(str(missing.database))
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        admin.dispose()
+{%- endif %}

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import click
 from dotenv import find_dotenv, load_dotenv
 from flask import Flask
 
@@ -47,8 +48,11 @@ SESSION_KEY_PREFIX = "{{ cookiecutter.package_name }}:session:"
 log = logging.getLogger(__name__)
 
 
-class ConfigError(RuntimeError):
-    """The environment does not describe a service that may start."""
+class ConfigError(click.ClickException):
+    """The environment does not describe a service that may start.
+
+    A click exception, so that a `flask` command prints the message alone, not a traceback.
+    """
 
 
 def _int(environ: Mapping[str, str], name: str, default: int) -> int:

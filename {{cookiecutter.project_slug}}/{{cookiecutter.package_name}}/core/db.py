@@ -13,7 +13,8 @@ import os
 {% if cookiecutter.database != "sqlite" -%}
 import time
 {% endif -%}
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -21,9 +22,12 @@ from typing import Any, cast
 import click
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError as AlembicCommandError
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, MetaData, create_engine, event, exc, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from werkzeug.local import LocalProxy
 
@@ -37,6 +41,12 @@ _G_KEY = "db_session"
 # The revisions are the application's: they live beside the models, not in core/.
 MIGRATIONS = Path(__file__).parents[1] / "migrations"
 _EXTENSION = "database"
+# What a command says after a database error: the fix to try first.
+{%- if cookiecutter.database == "sqlite" %}
+HINT = ". Check DATABASE_URL: its folder must exist and be writable."
+{%- else %}
+HINT = ". Is the server running, and does DATABASE_URL (in .env) name it right?"
+{%- endif %}
 {%- if cookiecutter.database != "sqlite" %}
 # A connection idle in the pool for longer is pinged before use (_ping_if_idle).
 IDLE_PING_SECONDS = 30.0
@@ -72,8 +82,10 @@ def _private_file(path: str) -> Callable[..., None]:
     SQLite creates it with the umask's permissions; its -wal and -shm files follow it."""
 
     def create(*_args: Any) -> None:
-        with contextlib.suppress(OSError):  # SQLite reports a bad path better, as a 503
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        # O_EXCL: an existing file is never opened here. Closing any descriptor of a SQLite
+        # file drops every lock this process holds on it, under the other connections' feet.
+        with contextlib.suppress(OSError):  # it exists, or SQLite reports the bad path (503)
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
     return create
 
@@ -213,21 +225,129 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
-@click.command("upgrade-db")
-@click.argument("revision", default="head")
-@with_correlation_id
-def upgrade_db_command(revision: str) -> None:
-    """Apply the migrations up to REVISION (default: the latest)."""
-    upgrade(get_database().engine, revision)
-    click.echo(f"Database upgraded to {revision}.")
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def is_behind(revision: str, current: str | None) -> bool:
+    """True when `revision` is older than the database's `current` one."""
+    if revision == "base":
+        return current is not None
+    script = ScriptDirectory.from_config(alembic_config())
+    target = script.get_revision(revision)  # an unknown revision raises CommandError
+    if target is None or current is None or target.revision == current:
+        return False
+    older = script.iterate_revisions(current, "base")
+    return any(found.revision == target.revision for found in older)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to `revision`, running each newer migration's downgrade."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def describe(url: URL, error: exc.OperationalError) -> str:
+    """One line naming the database and what went wrong, for a command's error message."""
+    reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+    return f"cannot use the database {url.render_as_string(hide_password=True)}: {reason}"
+{%- if cookiecutter.database != "sqlite" %}
+
+
+def create_missing_database(url: URL) -> bool:
+    """Create the database `url` names when its server is up and lacks it; True if created.
+
+    For development only: production databases are created by whoever runs the server.
+    """
+{%- if cookiecutter.database == "postgresql" %}
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    exists = text("SELECT 1 FROM pg_database WHERE datname = :name")
+    create = "CREATE DATABASE {}"
+{%- else %}
+    admin = create_engine(url.set(database=""), isolation_level="AUTOCOMMIT")
+    exists = text("SELECT 1 FROM information_schema.schemata WHERE schema_name = :name")
+    create = "CREATE DATABASE {} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+{%- endif %}
+    try:
+        with admin.connect() as connection:
+            if connection.scalar(exists, {"name": url.database}) is not None:
+                return False
+            name = admin.dialect.identifier_preparer.quote(str(url.database))
+            connection.execute(text(create.format(name)))
+            return True
+    except exc.DBAPIError:
+        return False  # the server is down, or this user may not create databases
+    finally:
+        admin.dispose()
+{%- endif %}
+
+
+@contextmanager
+def explained(engine: Engine) -> Iterator[None]:
+    """Database and migration failures as one line naming the fix, not a traceback."""
+    try:
+        yield
+    except exc.OperationalError as error:
+        raise click.ClickException(describe(engine.url, error) + HINT) from None
+    except AlembicCommandError as error:
+        raise click.ClickException(str(error)) from None
 
 
 @click.command("init-db")
 @with_correlation_id
 def init_db_command() -> None:
     """Create the schema, or bring an existing one up to date (safe to run again)."""
-    upgrade(get_database().engine)
+    engine = get_database().engine
+{%- if cookiecutter.database != "sqlite" %}
+    try:
+        current_revision(engine)
+    except exc.OperationalError:
+        if current_app.config["APP_ENV"] == "development" and create_missing_database(engine.url):
+            click.echo(f"Created the database {engine.url.database}.")
+{%- endif %}
+    with explained(engine):
+        upgrade(engine)
     click.echo("Initialized the database.")
+
+
+@click.command("upgrade-db")
+@click.argument("revision", default="head")
+@with_correlation_id
+def upgrade_db_command(revision: str) -> None:
+    """Apply the migrations up to REVISION (default: the latest)."""
+    engine = get_database().engine
+    with explained(engine):
+        current = current_revision(engine)
+        if is_behind(revision, current):
+            raise click.ClickException(
+                f"The database is at {current}, newer than {revision}: "
+                f"use downgrade-db {revision} to go back."
+            )
+        upgrade(engine, revision)
+        now = current_revision(engine)
+    if now == current:
+        click.echo(f"The database is already at {now}; nothing to do.")
+    else:
+        click.echo(f"Database upgraded from {current or 'empty'} to {now}.")
+
+
+@click.command("downgrade-db")
+@click.argument("revision")
+@with_correlation_id
+def downgrade_db_command(revision: str) -> None:
+    """Undo the migrations newer than REVISION ("base" undoes them all). Data they added is lost."""
+    engine = get_database().engine
+    with explained(engine):
+        current = current_revision(engine)
+        downgrade(engine, revision)
+        now = current_revision(engine)
+    if now == current:
+        click.echo(f"The database is already at {now or 'base'}; nothing to do.")
+    else:
+        click.echo(f"Database downgraded from {current} to {now or 'base'}.")
 
 
 def init_app(app: Flask) -> None:
@@ -240,6 +360,7 @@ def init_app(app: Flask) -> None:
     app.teardown_appcontext(teardown_db)
     app.cli.add_command(init_db_command)
     app.cli.add_command(upgrade_db_command)
+    app.cli.add_command(downgrade_db_command)
     register_unavailable(app, (exc.OperationalError, exc.TimeoutError), "database")
 
 

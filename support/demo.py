@@ -1,0 +1,75 @@
+"""Render the demo service (`scripts/demo`) again without losing what someone changed in it.
+
+The files of each render are recorded with their hashes. Before rendering again, the demo is
+compared with that record: a file changed or added since (outside what the service itself
+writes: its virtual environment, .env, instance/) stops the render with the list, and the
+demo is left as it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+from cookiecutter.main import cookiecutter
+
+from .rendering import ROOT, keep_cookiecutter_home_in
+
+PROJECT = "example-service"
+RECORD = ".rendered-files.json"
+# What `make run` and the service write into the demo folder: never the user's edits.
+OWN_STATE = {
+    ".venv",
+    ".env",
+    "instance",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".hypothesis",
+}
+
+
+def files_of(project: Path) -> dict[str, str]:
+    found = {}
+    for path in sorted(project.rglob("*")):
+        relative = path.relative_to(project)
+        ours = set(relative.parts) & OWN_STATE or relative.parts[0].endswith(".egg-info")
+        if path.is_file() and not ours and path.name != RECORD:
+            found[str(relative)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def changed_since_render(project: Path) -> list[str]:
+    """Files added or changed since the last render (everything, when there is no record)."""
+    record = project / RECORD
+    if not project.exists():
+        return []
+    rendered = json.loads(record.read_text()) if record.exists() else {}
+    now = files_of(project)
+    return sorted(name for name, digest in now.items() if rendered.get(name) != digest)
+
+
+def main(output: Path) -> int:
+    project = output / PROJECT
+    changed = changed_since_render(project)
+    if changed:
+        print(
+            f"{project} has changes of yours; it was not rendered again:\n  "
+            + "\n  ".join(changed)
+            + f"\nMove them away (or delete {project}), or render elsewhere with "
+            "DEMO_DIR=/some/other/folder scripts/demo.",
+            file=sys.stderr,
+        )
+        return 1
+    keep_cookiecutter_home_in(ROOT / "build")
+    # Over the previous render: the virtual environment, .env and instance/ are kept.
+    cookiecutter(str(ROOT), no_input=True, overwrite_if_exists=True, output_dir=str(output))
+    (project / RECORD).write_text(json.dumps(files_of(project), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1])))
