@@ -1,9 +1,9 @@
 """Render the demo service (`scripts/demo`) again without losing what someone changed in it.
 
 The files of each render are recorded with their hashes. Before rendering again, the demo is
-compared with that record: a file changed or added since (outside what the service itself
-writes: its virtual environment, .env, instance/) stops the render with the list, and the
-demo is left as it is.
+compared with that record: a rendered file changed since stops the render with the list, and
+the demo is left as it is. Files the render does not write (a cookie jar, notes, the
+virtual environment, .env, instance/) are never touched, so they do not count.
 """
 
 from __future__ import annotations
@@ -43,13 +43,15 @@ def files_of(project: Path) -> dict[str, str]:
 
 
 def changed_since_render(project: Path) -> list[str]:
-    """Files added or changed since the last render (everything, when there is no record)."""
+    """Rendered files changed since the last render (all of them, when there is no record)."""
     record = project / RECORD
     if not project.exists():
         return []
-    rendered = json.loads(record.read_text()) if record.exists() else {}
     now = files_of(project)
-    return sorted(name for name, digest in now.items() if rendered.get(name) != digest)
+    if not record.exists():
+        return sorted(now)
+    rendered: dict[str, str] = json.loads(record.read_text())
+    return sorted(name for name, digest in rendered.items() if now.get(name, digest) != digest)
 
 
 def main(output: Path) -> int:

@@ -313,6 +313,14 @@ def init_db_command() -> None:
     click.echo("Initialized the database.")
 
 
+def report_move(before: str | None, after: str | None, moved: str) -> None:
+    """Say what a migration command did, and never claim a move that did not happen."""
+    if after == before:
+        click.echo(f"The database is already at {after or 'base'}; nothing to do.")
+    else:
+        click.echo(f"Database {moved} from {before or 'base'} to {after or 'base'}.")
+
+
 @click.command("upgrade-db")
 @click.argument("revision", default="head")
 @with_correlation_id
@@ -327,11 +335,7 @@ def upgrade_db_command(revision: str) -> None:
                 f"use downgrade-db {revision} to go back."
             )
         upgrade(engine, revision)
-        now = current_revision(engine)
-    if now == current:
-        click.echo(f"The database is already at {now}; nothing to do.")
-    else:
-        click.echo(f"Database upgraded from {current or 'empty'} to {now}.")
+        report_move(current, current_revision(engine), "upgraded")
 
 
 @click.command("downgrade-db")
@@ -343,11 +347,7 @@ def downgrade_db_command(revision: str) -> None:
     with explained(engine):
         current = current_revision(engine)
         downgrade(engine, revision)
-        now = current_revision(engine)
-    if now == current:
-        click.echo(f"The database is already at {now or 'base'}; nothing to do.")
-    else:
-        click.echo(f"Database downgraded from {current} to {now or 'base'}.")
+        report_move(current, current_revision(engine), "downgraded")
 
 
 def init_app(app: Flask) -> None:
