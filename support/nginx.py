@@ -70,6 +70,7 @@ class Nginx:
             "LISTEN_PORT": f"127.0.0.1:{self.port}",
             "MAX_BODY_SIZE": self.max_body_size,
         }
+        self.tmp.mkdir(parents=True, exist_ok=True)
         (self.tmp / "service.conf").write_text(fill_in(template, values))
         (self.tmp / "nginx.conf").write_text(MAIN_CONF.format(tmp=self.tmp))
         command = [nginx_binary(), "-p", str(self.tmp), "-c", str(self.tmp / "nginx.conf")]

@@ -49,7 +49,6 @@ def front(
         stack.callback(service.stop)
         service.start()
         nginx = Nginx(project, [f"127.0.0.1:{service.port}"], tmp / "nginx")
-        (tmp / "nginx").mkdir()
         stack.callback(nginx.stop)
         nginx.start()
         yield service, nginx

@@ -86,27 +86,28 @@ class LoginGuard:
     def account(self, email: str) -> str:
         return account_key(email, self.secret)
 
-    def _counters(self, email: str) -> list[tuple[RateLimitItem, str, str, str]]:
-        account = self.account(email)
+    def _counters(self, account: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
+        """Each limit with what it counts under, its scope first."""
         client = client_key(request.remote_addr)
         return [
-            (self.per_client, "client", client, ""),
-            (self.per_account_and_client, "account-client", account, client),
-            (self.per_account, "account", account, ""),
+            (self.per_client, ("client", client)),
+            (self.per_account_and_client, ("account-client", account, client)),
+            (self.per_account, ("account", account)),
         ]
 
     def check(self, email: str) -> None:
         """429 when a counter of this attempt is used up; 503 when the store is down."""
-        for limit, scope, key, client in self._counters(email):
+        account = self.account(email)
+        for limit, identifiers in self._counters(account):
             try:
-                if self.limiter.test(limit, scope, key, client):
+                if self.limiter.test(limit, *identifiers):
                     continue
-                reset_at = self.limiter.get_window_stats(limit, scope, key, client).reset_time
+                reset_at = self.limiter.get_window_stats(limit, *identifiers).reset_time
             except Exception as error:
                 raise LimitStoreUnavailableError(type(error).__name__) from error
             log.warning(
                 "login refused",
-                extra={"event": "login_refused", "account": self.account(email), "limit": scope},
+                extra={"event": "login_refused", "account": account, "limit": identifiers[0]},
             )
             retry_after = max(1, math.ceil(reset_at - time.time()))
             raise TooManyRequests(
@@ -115,10 +116,11 @@ class LoginGuard:
 
     def failed(self, email: str) -> None:
         """Count a failed attempt against every counter, and log it as a security event."""
-        log.warning("login failed", extra={"event": "login_failed", "account": self.account(email)})
+        account = self.account(email)
+        log.warning("login failed", extra={"event": "login_failed", "account": account})
         try:
-            for limit, scope, key, client in self._counters(email):
-                self.limiter.hit(limit, scope, key, client)
+            for limit, identifiers in self._counters(account):
+                self.limiter.hit(limit, *identifiers)
         except Exception as error:
             raise LimitStoreUnavailableError(type(error).__name__) from error
 
