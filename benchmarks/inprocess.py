@@ -41,13 +41,18 @@ class Contender:
     path: str
     baseline: str | None = None
     cookie: str | None = None
+    method: str = "GET"
+    headers: dict[str, str] = field(default_factory=dict)
+    json: Any = None
     # Runs around each batch of this contender (e.g. to silence the access log).
     around: Callable[[bool], None] = lambda _on: None
     timings: list[float] = field(default_factory=list)
 
     def environ(self) -> dict[str, Any]:
-        headers = {"Cookie": self.cookie} if self.cookie else {}
-        return EnvironBuilder(path=self.path, headers=headers).get_environ()
+        headers = {**self.headers, **({"Cookie": self.cookie} if self.cookie else {})}
+        return EnvironBuilder(
+            path=self.path, method=self.method, headers=headers, json=self.json
+        ).get_environ()
 
 
 def call(app: Wsgi, environ: dict[str, Any]) -> str:
@@ -116,8 +121,8 @@ def build_service(package: str) -> Any:
     return app
 
 
-def seed(app: Any, package: str) -> tuple[str, int]:
-    """A user, a logged-in session cookie and one item; returns (cookie, item id)."""
+def seed(app: Any, package: str) -> tuple[str, int, str]:
+    """A user, a logged-in session cookie and one item; returns (cookie, item id, CSRF token)."""
     users = importlib.import_module(f"{package}.users")
     models = importlib.import_module(f"{package}.models")
     db = importlib.import_module(f"{package}.core.db")
@@ -134,7 +139,7 @@ def seed(app: Any, package: str) -> tuple[str, int]:
     name = app.config["SESSION_COOKIE_NAME"]
     for header in response.headers.getlist("Set-Cookie"):
         if header.startswith(name + "="):
-            return header.split(";", 1)[0], item_id
+            return header.split(";", 1)[0], item_id, response.json["csrf_token"]
     raise AssertionError("login set no session cookie")
 
 
@@ -148,11 +153,12 @@ def peer_status(app: Wsgi, path: str) -> str:
 def build_contenders(settings: dict[str, Any]) -> tuple[list[Contender], dict[str, str], Any]:
     package = settings["package"]
     service = build_service(package)
-    cookie, item_id = seed(service, package)
+    cookie, item_id, csrf_token = seed(service, package)
     models = importlib.import_module(f"{package}.models")
     notes: dict[str, str] = {}
 
     bare = contenders.bare()
+    bare_apiflask = contenders.bare_apiflask()
     # The service's own JSON handler (logs.configure_logging names it after the package).
     (service_handler,) = [
         h for h in logging.getLogger().handlers if h.get_name() == f"{package}.json"
@@ -200,6 +206,7 @@ def build_contenders(settings: dict[str, Any]) -> tuple[list[Contender], dict[st
         Contender("hand-written hooks: /healthz", handwritten, "/healthz", "bare Flask: /healthz"),
         Contender("flask-log-request-id: /healthz", peer, "/healthz", "bare Flask: /healthz"),
         Contender("service: /healthz", service, "/healthz", "bare Flask: /healthz"),
+        Contender("APIFlask: /healthz", bare_apiflask, "/healthz", "bare Flask: /healthz"),
         Contender("bare Flask: 1 log line", bare_logged, "/logged"),
         Contender(
             "hand-written hooks: 1 log line",
@@ -234,6 +241,23 @@ def build_contenders(settings: dict[str, Any]) -> tuple[list[Contender], dict[st
             f"/items/{item_id}",
             "minimal SQLAlchemy app: item by id",
         ),
+        Contender(
+            "minimal SQLAlchemy app: create item",
+            minimal,
+            "/items",
+            method="POST",
+            json={"name": "benchmark"},
+        ),
+        Contender(
+            "service: POST /items, logged in",
+            service,
+            "/items",
+            "minimal SQLAlchemy app: create item",
+            cookie=cookie,
+            method="POST",
+            headers={"X-CSRF-Token": csrf_token},
+            json={"name": "benchmark"},
+        ),
     ]
     rows.append(
         Contender(
@@ -242,7 +266,7 @@ def build_contenders(settings: dict[str, Any]) -> tuple[list[Contender], dict[st
     )
     for row in rows:
         got = call(row.app, row.environ())
-        assert got.startswith("200"), f"{row.name}: {got}"
+        assert got.startswith(("200", "201")), f"{row.name}: {got}"
     return rows, notes, (service, cookie, item_id)
 
 

@@ -14,6 +14,9 @@ from .helpers import PACKAGE
 
 PROJECT = Path(__file__).resolve().parents[1]
 DOCS = {name: (PROJECT / name).read_text() for name in ("docs/ARCHITECTURE.md", "README.md")}
+# "Adding a resource" names the files a reader is about to create.
+GUIDE = re.compile(r"\n## Adding a resource\n.*?(?=\n## )", re.S)
+DOCS["README.md"] = GUIDE.sub("\n", DOCS["README.md"])
 NAMES = {name for text in DOCS.values() for name in re.findall(r"`([^`\s]+)`", text)}
 # Settings are read in core/config.py; the correlation headers are the context's own.
 SETTINGS_SOURCE = "".join(

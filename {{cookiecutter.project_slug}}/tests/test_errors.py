@@ -15,7 +15,9 @@ def assert_json_error(response: object, status: int) -> None:
     assert response.status_code == status  # type: ignore[attr-defined]
     assert response.mimetype == "application/json"  # type: ignore[attr-defined]
     body = response.json  # type: ignore[attr-defined]
-    assert set(body) == {"error", "message", "correlation_id"}
+    # Validation errors say what is wrong with each field; no other error has fields.
+    fields = {"fields"} if status == 422 else set()
+    assert set(body) == {"error", "message", "correlation_id", *fields}
     assert "Traceback" not in response.get_data(as_text=True)  # type: ignore[attr-defined]
 
 
@@ -36,6 +38,9 @@ def test_malformed_json(client: FlaskClient) -> None:
 
 def test_wrong_content_type(client: FlaskClient) -> None:
     assert_json_error(client.post("/auth/login", data="email=a"), 415)
+    # Some integrations read any body as JSON; this service reads only declared JSON.
+    text = {"Content-Type": "text/plain"}
+    assert_json_error(client.post("/auth/login", data='{"email": "a"}', headers=text), 415)
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     assert_json_error(client.post("/auth/login", data="email=a", headers=form), 415)
 
@@ -55,7 +60,20 @@ def test_body_must_be_an_object(client: FlaskClient, body: str) -> None:
     ],
 )
 def test_missing_or_wrong_fields(client: FlaskClient, body: dict[str, object]) -> None:
-    assert_json_error(client.post("/auth/login", json=body), 422)
+    response = client.post("/auth/login", json=body)
+    assert_json_error(response, 422)
+    assert response.json is not None
+    assert set(response.json["fields"]) <= {"email", "password"}
+
+
+def test_validation_names_each_field(client: FlaskClient) -> None:
+    response = client.post("/auth/login", json={"email": 1, "password": "p", "admin": True})
+    assert_json_error(response, 422)
+    assert response.json is not None
+    fields = response.json["fields"]
+    assert set(fields) == {"email", "admin"}
+    assert fields["email"] == ["Input should be a valid string"]
+    assert fields["admin"] == ["Extra inputs are not permitted"]
 
 
 @pytest.mark.parametrize("depth", [33, 1000, 100_000])

@@ -131,7 +131,7 @@ def test_downstream_example_endpoint(
     assert response.json == {
         "services": [
             {"service": "billing", "status": "ok", "http_status": 200},
-            {"service": "archive", "status": "unreachable"},
+            {"service": "archive", "status": "unreachable", "http_status": None},
         ]
     }
     assert seen[0][HEADER] == "fan-out"

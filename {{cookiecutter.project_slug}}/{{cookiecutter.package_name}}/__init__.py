@@ -1,7 +1,7 @@
 """{{ cookiecutter.project_name }}: the application factory.
 
 `core/` is the infrastructure (leave it alone); the modules beside it (`context`, `models`,
-`users`, `auth`, `items`, `downstream`{% if cookiecutter.background_jobs == "celery" %}, `tasks`{% endif %}) are the application: copy and change them.
+`schemas`, `users`, `auth`, `items`, `downstream`{% if cookiecutter.background_jobs == "celery" %}, `tasks`{% endif %}) are the application: copy and change them.
 """
 
 from __future__ import annotations
@@ -10,16 +10,18 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from apiflask import APIFlask
 
 from . import auth, downstream, items, users
 from .context import ServiceContext
 from .core import (
+    api,
     background,
     config,
     context,
     csrf,
     db,
+    docs,
     errors,
     health,
 {%- if cookiecutter.background_jobs == "celery" %}
@@ -33,7 +35,7 @@ from .core import (
 )
 
 
-def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+def create_app(test_config: Mapping[str, Any] | None = None) -> APIFlask:
     """Build the app. The order of the lines below matters in these ways only:
 
     - `config` comes first: every other `init_app` reads the settings.
@@ -50,7 +52,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """
     # INSTANCE_PATH: where local state lives (the SQLite file, session files) when the
     # package is installed (a container volume); by default Flask puts it next to the package.
-    app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None)
+    # APIFlask is Flask plus the OpenAPI document at /openapi.json (core/api.py); its own
+    # docs page and JSON errors are replaced by the service's (core/docs.py, core/errors.py).
+    app = APIFlask(
+        __name__,
+        title="{{ cookiecutter.project_name }}",
+        version="{{ cookiecutter.version }}",
+        docs_path=None,
+        json_errors=False,
+        instance_path=os.environ.get("INSTANCE_PATH") or None,
+    )
     config.init_app(app, test_config)  # environment, .env, secret-key check
 
     # Infrastructure (core/).
@@ -60,6 +71,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)  # JSON errors; 503 when a dependency is down
     db.init_app(app)  # engine; get_db() Session on g; teardown_db
     sessions.init_app(app)  # server-side sessions (Flask-Session)
+    api.init_app(app)  # the OpenAPI document; validation errors (after sessions: cookie name)
+    docs.init_app(app)  # /docs, unless API_DOCS is off
     csrf.init_app(app)  # CSRF token for session-authenticated writes
     passwords.init_app(app)  # Argon2id, hashing capped per worker
     ratelimit.init_app(app)  # limits on failed logins (login_guard)

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar, cast
 
 import flask_login
-from flask import Blueprint, Flask, abort, current_app, request, session
+from apiflask import APIBlueprint
+from flask import Flask, abort, current_app, request, session
 from flask_login import (
     LoginManager,
     current_user,
@@ -18,12 +19,13 @@ from flask_login import (
 )
 
 from .context import current_context
-from .core import csrf, payload
+from .core import csrf
+from .core.api import json_body
 from .core.context import SESSION_USER_KEY
 from .core.db import get_db
-from .core.passwords import PASSWORD_MAX_LENGTH
 from .core.ratelimit import login_guard
-from .models import EMAIL_MAX_LENGTH, User
+from .models import User
+from .schemas import LoginIn, LoginOut, MeOut, UserOut
 from .users import authenticate
 
 # Primary keys of the shipped schema are 32-bit; larger ids are not worth a query.
@@ -35,7 +37,7 @@ HOST_ONLY = "__Host-"
 
 login_manager = LoginManager()
 log = logging.getLogger(__name__)
-bp = Blueprint("auth", __name__, url_prefix="/auth")
+bp = APIBlueprint("auth", __name__, url_prefix="/auth")
 View = TypeVar("View", bound=Callable[..., Any])
 
 
@@ -84,33 +86,40 @@ def refuse_remember_cookie() -> None:
 
 @bp.post("/login")
 @csrf.exempt  # there is no session to ride on yet
-def login() -> dict[str, Any]:
-    data = payload.json_object()
-    email = payload.text_field(data, "email", max_length=EMAIL_MAX_LENGTH)
-    password = payload.text_field(data, "password", max_length=PASSWORD_MAX_LENGTH)
+@json_body(bp, LoginIn)
+@bp.output(LoginOut)
+@bp.doc(security=[], responses=[400, 401, 413, 415, 429, 503])
+def login(body: LoginIn) -> LoginOut:
+    """Log in: sets the session cookie and returns the CSRF token"""
     # Counted only once the body is valid, under a hash of the e-mail: no raw input is a key.
     guard = login_guard()
-    guard.check(email)
-    user = authenticate(email, password)
+    guard.check(body.email)
+    user = authenticate(body.email, body.password)
     if user is None:
-        guard.failed(email)
+        guard.failed(body.email)
         abort(401, description="Unknown e-mail or wrong password.")
     # Nothing from before the login survives it (a previous user's CSRF token included),
     # and the session id is new: an id planted before login (fixation) is useless.
     session.clear()
     login_user(user)
     current_app.session_interface.regenerate(session)  # type: ignore[attr-defined]
-    return {"user": user.to_dict(), "csrf_token": csrf.new_token()}
+    return LoginOut(user=UserOut.model_validate(user), csrf_token=csrf.new_token())
 
 
 @bp.get("/me")
 @login_required
-def me() -> dict[str, Any]:
-    return {"user": current_user.to_dict()}
+@bp.output(MeOut)
+@bp.doc(security="session", responses=[401, 503])
+def me() -> MeOut:
+    """The logged-in user"""
+    return MeOut(user=UserOut.model_validate(current_user))
 
 
 @bp.post("/logout")
+@bp.output({}, status_code=204)
+@bp.doc(security=[{}, {"session": [], "csrf": []}], responses=[403, 503])
 def logout() -> tuple[str, int]:
+    """Log out: the session is deleted"""
     logout_user()
     # An empty, modified session is deleted from the store: the old cookie is now worthless.
     session.clear()

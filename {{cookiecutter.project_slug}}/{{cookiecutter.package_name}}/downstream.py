@@ -16,14 +16,16 @@ from concurrent.futures import wait
 from typing import Any
 
 import httpx
-from flask import Blueprint, Flask, abort, current_app
+from apiflask import APIBlueprint
+from flask import Flask, abort, current_app
 
 from .auth import login_required
 from .core.background import submit
 from .core.outgoing import http
+from .schemas import DownstreamOut
 
 log = logging.getLogger(__name__)
-bp = Blueprint("downstream", __name__)
+bp = APIBlueprint("downstream", __name__)
 
 
 def check_service(name: str, base_url: str, deadline: float) -> dict[str, Any]:
@@ -46,7 +48,10 @@ def check_service(name: str, base_url: str, deadline: float) -> dict[str, Any]:
 
 @bp.get("/downstream")
 @login_required
+@bp.output(DownstreamOut)
+@bp.doc(security="session", responses=[401, 503, 504])
 def downstream() -> dict[str, Any]:
+    """Ask every configured service whether it is up"""
     seconds = current_app.config["DOWNSTREAM_DEADLINE_SECONDS"]
     deadline = time.monotonic() + seconds
     futures = [

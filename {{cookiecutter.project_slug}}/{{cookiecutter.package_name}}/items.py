@@ -1,4 +1,11 @@
-"""The example resource: public reads, authenticated writes, with an audit trail."""
+"""The example resource, complete: list, read, create, update and delete.
+
+Copy this module for a resource of your own ("Adding a resource" in the README). Reads are
+public; the audit fields (who created an item, under which correlation id) only for callers
+who are logged in. Writes need a login (and, with a session, the CSRF token); only the user
+who created an item may change or delete it. Others get 403, not 404: the item is public,
+so hiding that it exists would protect nothing.
+"""
 
 from __future__ import annotations
 
@@ -7,51 +14,78 @@ import logging
 {% endif -%}
 from typing import Any
 
-from flask import Blueprint, Flask, abort
+from apiflask import APIBlueprint
+from flask import Flask, abort, url_for
 from flask_login import current_user
-{% if cookiecutter.background_jobs == "celery" -%}
+{%- if cookiecutter.background_jobs == "celery" %}
 from kombu.exceptions import OperationalError as KombuOperationalError
-{% endif -%}
+{%- endif %}
 from sqlalchemy import select
 
 from .auth import login_required
 from .context import current_context
-from .core import payload
+from .core.api import json_body
 from .core.db import get_db
-from .models import ITEM_NAME_MAX_LENGTH, Item
+from .core.pagination import PageQuery, keyset_page, link_header
+from .models import Item
+from .schemas import CreatedHeaders, ItemCreate, ItemOut, ItemPage, ItemUpdate, PageHeaders
 {%- if cookiecutter.background_jobs == "celery" %}
 from .tasks import announce_item
 {%- endif %}
 
-bp = Blueprint("items", __name__, url_prefix="/items")
+bp = APIBlueprint("items", __name__, url_prefix="/items")
 {%- if cookiecutter.background_jobs == "celery" %}
 log = logging.getLogger(__name__)
 {%- endif %}
-PAGE_SIZE = 100
+# Primary keys of the shipped schema are 32-bit; larger ids are not worth a query.
+MAX_ID = 2**31 - 1
+# Security requirements, as the document states them: a session write needs both.
+SESSION_WRITE: list[str | dict[str, list[Any]]] = [{"session": [], "csrf": []}]
+
+
+def find_item(item_id: int) -> Item:
+    item = get_db().get(Item, item_id) if item_id <= MAX_ID else None
+    if item is None:
+        abort(404, description="No such item.")
+    return item
+
+
+def own_item(item_id: int) -> Item:
+    item = find_item(item_id)
+    if item.created_by != current_user.id:
+        abort(403, description="Only the user who created this item may change it.")
+    return item
 
 
 @bp.get("")
-def list_items() -> dict[str, Any]:
-    items = get_db().scalars(select(Item).order_by(Item.id).limit(PAGE_SIZE))
-    return {"items": [item.to_dict() for item in items]}
+@bp.input(PageQuery, location="query", arg_name="query")
+@bp.output(ItemPage, headers=PageHeaders)
+@bp.doc(responses=[400, 503])
+def list_items(query: PageQuery) -> tuple[ItemPage, dict[str, str]]:
+    """List items, oldest first, a page at a time"""
+    items: list[Item]
+    items, next_cursor = keyset_page(select(Item), Item.id, query)
+    page = ItemPage(items=[ItemOut.for_caller(item) for item in items], next_cursor=next_cursor)
+    return page, link_header(next_cursor, query)
 
 
-@bp.get("/<int(max=2147483647):item_id>")
-def get_item(item_id: int) -> dict[str, Any]:
-    item = get_db().get(Item, item_id)
-    if item is None:
-        abort(404, description="No such item.")
-    return item.to_dict()
+@bp.get("/<int:item_id>")
+@bp.output(ItemOut)
+@bp.doc(responses=[404, 503])
+def get_item(item_id: int) -> ItemOut:
+    """Read an item"""
+    return ItemOut.for_caller(find_item(item_id))
 
 
 @bp.post("")
 @login_required
-def create_item() -> tuple[dict[str, Any], int]:
-    data = payload.json_object()
+@json_body(bp, ItemCreate)
+@bp.output(ItemOut, status_code=201, headers=CreatedHeaders)
+@bp.doc(security=SESSION_WRITE, responses=[400, 401, 403, 413, 415, 503])
+def create_item(body: ItemCreate) -> tuple[ItemOut, int, dict[str, str]]:
+    """Create an item"""
     item = Item(
-        name=payload.text_field(data, "name", max_length=ITEM_NAME_MAX_LENGTH),
-        created_by=current_user.id,
-        correlation_id=current_context.correlation_id,
+        name=body.name, created_by=current_user.id, correlation_id=current_context.correlation_id
     )
     db = get_db()
     db.add(item)
@@ -63,7 +97,34 @@ def create_item() -> tuple[dict[str, Any], int]:
         # The item is saved; failing the request now would invite a duplicate retry.
         log.exception("could not enqueue the item's announcement", extra={"item_id": item.id})
 {%- endif %}
-    return item.to_dict(), 201
+    location = url_for(".get_item", item_id=item.id)
+    return ItemOut.for_caller(item), 201, {"Location": location}
+
+
+@bp.patch("/<int:item_id>")
+@login_required
+@json_body(bp, ItemUpdate)
+@bp.output(ItemOut)
+@bp.doc(security=SESSION_WRITE, responses=[400, 401, 403, 404, 413, 415, 503])
+def update_item(item_id: int, body: ItemUpdate) -> ItemOut:
+    """Change an item (its creator only)"""
+    item = own_item(item_id)
+    for field in body.model_fields_set:
+        setattr(item, field, getattr(body, field))
+    get_db().commit()
+    return ItemOut.for_caller(item)
+
+
+@bp.delete("/<int:item_id>")
+@login_required
+@bp.output({}, status_code=204)
+@bp.doc(security=SESSION_WRITE, responses=[401, 403, 404, 503])
+def delete_item(item_id: int) -> tuple[str, int]:
+    """Delete an item (its creator only)"""
+    db = get_db()
+    db.delete(own_item(item_id))
+    db.commit()
+    return "", 204
 
 
 def init_app(app: Flask) -> None:

@@ -4,7 +4,6 @@ correlation id of the request that did, the audit trail that the context makes f
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import DateTime, ForeignKey, String, inspect
 {%- if cookiecutter.database == "mysql" %}
@@ -28,11 +27,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _isoformat(value: datetime) -> str:
-    # SQLite and MySQL hand back naive datetimes; every value stored here is UTC.
-    return value.replace(tzinfo=value.tzinfo or UTC).isoformat()
-
-
 class User(Base):
     __tablename__ = "users"
 
@@ -53,9 +47,6 @@ class User(Base):
         identity = inspect(self).identity
         return str(identity[0] if identity else self.id)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "email": self.email, "created_at": _isoformat(self.created_at)}
-
 
 class Item(Base):
     __tablename__ = "items"
@@ -65,12 +56,3 @@ class Item(Base):
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     correlation_id: Mapped[str] = mapped_column(String(128), index=True)
     created_at: Mapped[datetime] = mapped_column(TIMESTAMP, default=_now)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "created_by": self.created_by,
-            "correlation_id": self.correlation_id,
-            "created_at": _isoformat(self.created_at),
-        }

@@ -160,6 +160,8 @@ def from_environ(environ: Mapping[str, str], instance_path: str) -> dict[str, An
         "CELERY_QUEUE": environ.get("CELERY_QUEUE") or "{{ cookiecutter.package_name }}",
 {%- endif %}
         "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", 1024 * 1024),
+        # The docs page (/docs); /openapi.json is always served.
+        "API_DOCS": _flag(environ, "API_DOCS", not production),
         "TRUSTED_PROXY_HOPS": _int(environ, "TRUSTED_PROXY_HOPS", 0),
         # Failed logins (see core/ratelimit.py for why three counters).
         "LOGIN_RATE_LIMIT_PER_CLIENT": environ.get("LOGIN_RATE_LIMIT_PER_CLIENT") or "20/minute",

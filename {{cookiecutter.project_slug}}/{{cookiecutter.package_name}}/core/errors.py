@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 from flask import Flask, Response, current_app, jsonify
 from flask.typing import ResponseReturnValue
@@ -22,15 +23,23 @@ ErrorTypes = tuple[type[Exception], ...]
 _REGISTRY_KEY = "unavailable_dependencies"
 
 
-def error_response(status: int, error: str, message: str) -> Response:
-    response = jsonify(
-        error=error, message=message, correlation_id=get_current_context().correlation_id
-    )
+def error_response(
+    status: int, error: str, message: str, fields: dict[str, list[str]] | None = None
+) -> Response:
+    """The service's error body (its schema is `core.api.ErrorBody`)."""
+    body: dict[str, Any] = {
+        "error": error,
+        "message": message,
+        "correlation_id": get_current_context().correlation_id,
+    }
+    if fields is not None:
+        body["fields"] = fields
+    response = jsonify(body)
     response.status_code = status
     return response
 
 
-def _error_code(name: str) -> str:
+def error_code(name: str) -> str:
     return "_".join(re.findall(r"[a-z0-9]+", name.lower()))
 
 
@@ -75,7 +84,7 @@ def handle_http_error(error: HTTPException) -> ResponseReturnValue:
         if dependency is not None:
             return unavailable(dependency, original)
         # Flask has already logged this one with its traceback.
-    response = error_response(error.code or 500, _error_code(error.name), error.description or "")
+    response = error_response(error.code or 500, error_code(error.name), error.description or "")
     # Keep what the exception says about the protocol (Allow on 405, Retry-After...).
     for name, value in error.get_headers():
         if name.lower() != "content-type":

@@ -1,23 +1,22 @@
-"""Reading JSON request bodies: the one place that decides what a bad body gets.
+"""Reading request bodies: what a body that cannot be read, or is not JSON, gets.
 
-Hand-written rather than a schema library because the service's bodies are two or three
-small objects; what matters is that every malformed input maps to a 4xx, never a 500.
+What a well-formed body must contain is the business of its Pydantic model (`core/api.py`);
+this module makes sure that every malformed input before that maps to a 4xx, never a 500.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import Any
 
 from flask import abort, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 MAX_DEPTH = 32
 log = logging.getLogger(__name__)
 # Control characters, and lone surrogates that no database driver can encode.
-_UNSAFE_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+UNSAFE_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
@@ -49,8 +48,12 @@ def read_body() -> bytes:
         abort(400, description="The request body could not be read to its end.")
 
 
-def json_object() -> dict[str, Any]:
-    """The request body as a JSON object, or an HTTP error that says what is wrong."""
+def read_json() -> Any:
+    """Parse the request body as JSON, or answer what is wrong with it: 415 unless it is
+    declared `application/json`, 413 over MAX_CONTENT_LENGTH, 400 when it is not JSON.
+
+    Flask caches the result, so a later `request.get_json()` (APIFlask's) reads it for free.
+    """
     if not request.is_json:
         abort(415, description="Send a JSON body with Content-Type: application/json.")
     # Werkzeug answers 413 for a declared length over MAX_CONTENT_LENGTH, but silently
@@ -60,32 +63,20 @@ def json_object() -> dict[str, Any]:
     if request.content_length is None and limit is not None and len(raw) >= limit:
         abort(413)
     try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
+        data = request.get_json()
+    except BadRequest:
         abort(400, description="The body is not valid JSON.")
+    except RecursionError:  # Flask reports only ValueError as a bad body
+        abort(400, description="The JSON body is nested too deeply.")
     if _deeper_than(data, MAX_DEPTH):
         abort(400, description=f"The JSON body is nested deeper than {MAX_DEPTH} levels.")
-    if not isinstance(data, dict):
-        abort(422, description="The JSON body must be an object.")
     return data
 
 
 def text_problem(value: str, *, max_length: int) -> str | None:
     """What is wrong with a text value, or None: the rules every text field follows."""
     if not value.strip() or len(value) > max_length:
-        return f"must have 1 to {max_length} characters"
-    if _UNSAFE_TEXT.search(value):
+        return f"must have 1 to {max_length} characters and not be blank"
+    if UNSAFE_TEXT.search(value):
         return "must not contain control characters"
     return None
-
-
-def text_field(data: dict[str, Any], name: str, *, max_length: int) -> str:
-    value = data.get(name)
-    if value is None:
-        abort(422, description=f"The field '{name}' is required.")
-    if not isinstance(value, str):
-        abort(422, description=f"The field '{name}' must be a string.")
-    problem = text_problem(value, max_length=max_length)
-    if problem is not None:
-        abort(422, description=f"The field '{name}' {problem}.")
-    return value

@@ -1,0 +1,104 @@
+"""The OpenAPI document is a contract, tested as one.
+
+The document must be valid OpenAPI 3.1, and the app must keep it: schemathesis generates
+requests for every operation from the document itself (valid ones and broken ones), sends
+them to the app in-process as a logged-in user with the CSRF token, and checks every
+response against the document: no 5xx, only documented status codes, bodies and headers
+that match their schemas. Bounded and derandomized, so a run is quick and repeatable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import schemathesis
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from openapi_spec_validator import validate
+from schemathesis import GenerationMode
+from schemathesis.config import SchemathesisConfig
+
+from .helpers import CSRF_HEADER, SESSION_COOKIE, create_item, create_test_user, login
+
+# Requests a document allows can still fail for reasons it cannot express: a cursor that
+# this service did not issue is well-formed text, and a 400.
+CONFIG = SchemathesisConfig.from_dict(
+    {
+        "checks": {
+            "positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "403", "404"]}
+        }
+    }
+)
+UNLIMITED = "1000000/minute"
+EXPECTED_OPERATIONS = {
+    "POST /auth/login",
+    "GET /auth/me",
+    "POST /auth/logout",
+    "GET /items",
+    "POST /items",
+    "GET /items/{item_id}",
+    "PATCH /items/{item_id}",
+    "DELETE /items/{item_id}",
+    "GET /downstream",
+}
+bounded = settings(
+    max_examples=25,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+@pytest.fixture
+def contract_app(app_factory: Callable[..., Flask]) -> Flask:
+    # Generated logins fail by the hundred; the limits would soon refuse every login.
+    return app_factory(
+        LOGIN_RATE_LIMIT_PER_CLIENT=UNLIMITED,
+        LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_CLIENT=UNLIMITED,
+        LOGIN_RATE_LIMIT_PER_ACCOUNT=UNLIMITED,
+    )
+
+
+@pytest.fixture
+def api(contract_app: Flask) -> Any:
+    return schemathesis.openapi.from_wsgi("/openapi.json", contract_app, config=CONFIG)
+
+
+def test_the_document_is_valid_openapi_3_1(client: Any) -> None:
+    document = client.get("/openapi.json").json
+    assert document["openapi"].startswith("3.1.")
+    validate(document)
+    assert set(document["components"]["securitySchemes"]) == {"session", "csrf"}
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_the_app_keeps_its_document(api: Any, contract_app: Flask, mode: GenerationMode) -> None:
+    operations = [result.ok() for result in api.get_all_operations()]
+    assert {operation.label for operation in operations} >= EXPECTED_OPERATIONS
+    for operation in operations:
+        if mode is GenerationMode.NEGATIVE and not (
+            operation.body or operation.query or operation.path_parameters
+        ):
+            continue  # nothing to break
+
+        @given(case=operation.as_strategy(generation_mode=mode))
+        @bounded
+        def check(case: Any) -> None:
+            # A fresh login per example: an example may log out, or delete what others read.
+            client = contract_app.test_client()
+            token = login(client, create_test_user(contract_app))
+            create_item(client, token)
+            cookie = client.get_cookie(SESSION_COOKIE)
+            assert cookie is not None
+            # The real credentials replace the generated ones, where the case has any: a
+            # case that leaves them out (to see it refused) is sent without.
+            cookies = (
+                {SESSION_COOKIE: cookie.value} if SESSION_COOKIE in (case.cookies or {}) else {}
+            )
+            headers = {CSRF_HEADER: token} if CSRF_HEADER in (case.headers or {}) else {}
+            case.call_and_validate(cookies=cookies, headers=headers)
+
+        check()

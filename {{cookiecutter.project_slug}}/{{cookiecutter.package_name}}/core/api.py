@@ -1,0 +1,240 @@
+"""The API contract: bodies declared once, as Pydantic models, for validation and the document.
+
+APIFlask validates each view's input against its model and builds the OpenAPI 3.1 document
+(`GET /openapi.json`) from the same models, so the document cannot drift from the code. This
+module holds the rules every body follows and the service's side of APIFlask:
+
+- `Body` (request bodies): strict types, so `false` is not an integer and `"12"` not a
+  number, and unknown fields are refused, naming them. `Query` (query strings): text by
+  nature, so numbers are parsed from it.
+- `Text(max_length)`: the rules every text field follows (1 to `max_length` characters, not
+  blank, no control characters), documented in the schema as a pattern.
+- `Resource` (response bodies): built from ORM objects; a field declared with
+  `signed_in_only()` is null for anonymous callers.
+- `json_body(bp, Model)`: the body is read by `core/payload.py` first (415, 413, 400), then
+  validated (422 with a message per field).
+- Every error, validation included, keeps the service's error body (`ErrorBody`) and names the
+  correlation id; the document says so, and lists the correlation-id header on every response
+  (`describe_every_operation`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Self, TypeVar
+
+from annotated_types import GroupedMetadata
+from apiflask import APIFlask, HTTPError
+from flask import Flask, Response, current_app
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from werkzeug.http import HTTP_STATUS_CODES
+
+from . import payload
+from .context import get_current_context
+from .errors import error_code, error_response
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+# `payload.text_problem` as a JSON-schema pattern, for clients and contract tests (a test
+# checks that the two agree).
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+_SIGNED_IN_ONLY = "x-signed-in-only"
+
+
+@dataclass(frozen=True)
+class Text(GroupedMetadata):
+    """`Annotated[str, Text(200)]`: a text field of 1 to 200 characters, not blank, with no
+    control characters. (Lone surrogates, which no database driver can store, are refused by
+    Pydantic itself.)"""
+
+    max_length: int
+
+    def __iter__(self) -> Iterator[object]:
+        yield Field(
+            min_length=1, max_length=self.max_length, json_schema_extra={"pattern": TEXT_PATTERN}
+        )
+        yield AfterValidator(self.check)
+
+    def check(self, value: str) -> str:
+        problem = payload.text_problem(value, max_length=self.max_length)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+
+def _as_utc(value: datetime) -> datetime:
+    # SQLite and MySQL hand back naive datetimes; every value the service stores is UTC.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
+
+
+class Body(BaseModel):
+    """Base of request bodies: strict types, no unknown fields."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class Query(BaseModel):
+    """Base of query-string parameters: parsed from text. Unknown parameters are ignored, as
+    caches and browsers add their own (`?_=1700000000`)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def unchanged() -> Any:
+    """The default of a field of a PATCH body: left out, the value stays as it is. Declare
+    the field with its plain type (`name: ItemName = unchanged()`), so that null is refused;
+    `model_fields_set` says which fields were sent."""
+    return Field(default=None, json_schema_extra=_no_default)
+
+
+def signed_in_only(description: str) -> Any:
+    """A response field that anonymous callers see as null (declare it `X | None`)."""
+    return Field(default=None, description=description, json_schema_extra={_SIGNED_IN_ONLY: True})
+
+
+class Resource(BaseModel):
+    """Base of response bodies, built from ORM objects with `for_caller`."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def for_caller(cls, obj: Any) -> Self:
+        """`obj` as this model, with the `signed_in_only` fields emptied for anonymous callers."""
+        model = cls.model_validate(obj)
+        if get_current_context().user_id is None:
+            hidden = {
+                name: None
+                for name, field in cls.model_fields.items()
+                if isinstance(field.json_schema_extra, dict)
+                and field.json_schema_extra.get(_SIGNED_IN_ONLY)
+            }
+            model = model.model_copy(update=hidden)
+        return model
+
+
+class ErrorBody(BaseModel):
+    """What every error response carries."""
+
+    error: str = Field(description="A stable, machine-readable code, e.g. `not_found`.")
+    message: str = Field(description="What went wrong, for people.")
+    correlation_id: str = Field(description="The id of the request, as in the logs.")
+    fields: dict[str, list[str]] | None = Field(
+        default=None,
+        description="On 422: the problems of each field (`body` for the body as a whole).",
+    )
+
+
+def json_body(scaffold: Any, model: type[Body]) -> Callable[[View], View]:
+    """`scaffold.input(model)` behind the service's rules for reading a body.
+
+    The view receives the validated model as its `body` argument. APIFlask alone would accept
+    any content type as JSON and answer 500 to some malformed bodies: `payload.read_json`
+    turns those into 415, 413 and 400 first, and caches the parsed body for APIFlask.
+    """
+    validate = scaffold.input(model, location="json", arg_name="body")
+
+    def decorator(view: View) -> View:
+        validating = validate(view)
+
+        @functools.wraps(validating)
+        def reading(*args: Any, **kwargs: Any) -> Any:
+            payload.read_json()
+            return validating(*args, **kwargs)
+
+        return reading  # type: ignore[return-value]
+
+    return decorator
+
+
+def api_error(error: HTTPError) -> Response:
+    """APIFlask's errors (validation failures) in the service's error body."""
+    status = error.status_code
+    if status == current_app.config["VALIDATION_ERROR_STATUS_CODE"]:
+        message = "The request is invalid: `fields` says what is wrong with each field."
+    else:
+        message = str(error.message)
+    fields: dict[str, list[str]] | None = None
+    if isinstance(error.detail, dict) and error.detail:
+        fields = {}
+        for problems in error.detail.values():  # {"json": {"name": ["..."]}, "query": ...}
+            for field, messages in problems.items():
+                fields.setdefault("body" if field == "_schema" else field, []).extend(messages)
+    code = error_code(HTTP_STATUS_CODES.get(status, "error"))
+    response = error_response(status, code, message, fields)
+    response.headers.update(error.headers or {})
+    return response
+
+
+def describe_every_operation(spec: dict[Any, Any] | str) -> dict[Any, Any] | str:
+    """What holds for every operation, which no view declares: the correlation-id header on
+    each response, a `default` response for the unexpected (a 500, or a 503 when a
+    dependency such as the session store is down), and that a declared body is required
+    (`json_body` answers 415 without one; APIFlask leaves `required` out)."""
+    if isinstance(spec, str):  # only when SPEC_FORMAT is yaml, which the service does not use
+        return spec
+    header = current_app.config["CORRELATION_ID_HEADER"]
+    components = spec.setdefault("components", {})
+    components.setdefault("headers", {})["CorrelationId"] = {
+        "description": "The request's correlation id (the caller's, if valid, or a new one).",
+        "schema": {"type": "string"},
+    }
+    reference = {"$ref": "#/components/headers/CorrelationId"}
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            if "requestBody" in operation:
+                operation["requestBody"]["required"] = True
+            responses = operation.setdefault("responses", {})
+            responses.setdefault(
+                "default",
+                {
+                    "description": "Unexpected error, or a dependency is down (503).",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/HTTPError"}}
+                    },
+                },
+            )
+            for response in responses.values():
+                response.setdefault("headers", {})[header] = reference
+    return spec
+
+
+def init_app(app: Flask) -> None:
+    if not isinstance(app, APIFlask):
+        raise TypeError("the service's app is an APIFlask (see create_app)")
+    error_schema = ErrorBody.model_json_schema()
+    app.config.update(
+        HTTP_ERROR_SCHEMA=error_schema,
+        VALIDATION_ERROR_SCHEMA=error_schema,
+        # The document is cached after its first request: it must not name the host that
+        # request happened to send (any client can send any Host header).
+        AUTO_SERVERS=False,
+        SECURITY_SCHEMES={
+            "session": {
+                "type": "apiKey",
+                "in": "cookie",
+                "name": app.config["SESSION_COOKIE_NAME"],
+                "description": "The session cookie that POST /auth/login sets.",
+            },
+            "csrf": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-CSRF-Token",
+                "description": "The csrf_token that POST /auth/login returns; required with "
+                "the session cookie on every request that changes something.",
+            },
+        },
+    )
+    # A handler for APIFlask's own error class only: its `error_processor` would also take
+    # over werkzeug's errors, which `core/errors.py` answers (503s for dependencies included).
+    app.register_error_handler(HTTPError, api_error)
+    app.spec_processor(describe_every_operation)

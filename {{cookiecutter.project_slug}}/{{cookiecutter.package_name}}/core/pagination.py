@@ -1,0 +1,69 @@
+"""Keyset (cursor) pagination: pages a client can walk while rows come and go.
+
+A page is "the next `limit` rows after the last one you saw", in the order of one unique
+column, not "rows 200 to 299": a row created or deleted during a walk shifts no other row
+from one page to the next, so a walk sees every row that stayed exactly once. The cursor
+names the last row seen, signed with the secret key: a client cannot forge one or change
+its meaning, and a damaged one is a 400.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, current_app, request, url_for
+from itsdangerous import BadData, URLSafeSerializer
+from pydantic import Field
+from sqlalchemy import Select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from .api import Query
+from .db import get_db
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 100
+
+
+class PageQuery(Query):
+    limit: int = Field(
+        default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="How many rows, at most."
+    )
+    cursor: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Where to go on: the `next_cursor` of the previous page.",
+    )
+
+
+def _serializer(key: InstrumentedAttribute[Any]) -> URLSafeSerializer:
+    # One salt per column: a cursor of one listing means nothing to another.
+    return URLSafeSerializer(current_app.secret_key, salt=f"cursor:{key}")  # type: ignore[arg-type]
+
+
+def keyset_page(
+    statement: Select[Any], key: InstrumentedAttribute[Any], query: PageQuery
+) -> tuple[list[Any], str | None]:
+    """One page of `statement`, ordered by the unique column `key`, and the cursor of the
+    next page (None on the last one)."""
+    serializer = _serializer(key)
+    if query.cursor is not None:
+        try:
+            after = serializer.loads(query.cursor)
+        except BadData:
+            abort(400, description="The cursor was not issued by this service, or is damaged.")
+        statement = statement.where(key > after)
+    rows = list(get_db().scalars(statement.order_by(key).limit(query.limit + 1)))
+    if len(rows) <= query.limit:
+        return rows, None
+    rows = rows[: query.limit]
+    return rows, serializer.dumps(getattr(rows[-1], key.key))
+
+
+def link_header(next_cursor: str | None, query: PageQuery) -> dict[str, str]:
+    """The RFC 8288 `Link: <...>; rel="next"` header of a page, or none on the last one."""
+    if next_cursor is None:
+        return {}
+    url = url_for(
+        str(request.endpoint), **(request.view_args or {}), limit=query.limit, cursor=next_cursor
+    )
+    return {"Link": f'<{url}>; rel="next"'}
