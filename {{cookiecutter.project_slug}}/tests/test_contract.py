@@ -83,22 +83,25 @@ def test_the_app_keeps_its_document(api: Any, contract_app: Flask, mode: Generat
             operation.body or operation.query or operation.path_parameters
         ):
             continue  # nothing to break
+        # One login per operation: an example of it may log out (later ones then run
+        # anonymous, and must still keep the document) or delete the item.
+        client = contract_app.test_client()
+        token = login(client, create_test_user(contract_app))
+        create_item(client, token)
+        cookie = client.get_cookie(SESSION_COOKIE)
+        assert cookie is not None
+        check_operation(operation, mode, cookie.value, token)
 
-        @given(case=operation.as_strategy(generation_mode=mode))
-        @bounded
-        def check(case: Any) -> None:
-            # A fresh login per example: an example may log out, or delete what others read.
-            client = contract_app.test_client()
-            token = login(client, create_test_user(contract_app))
-            create_item(client, token)
-            cookie = client.get_cookie(SESSION_COOKIE)
-            assert cookie is not None
-            # The real credentials replace the generated ones, where the case has any: a
-            # case that leaves them out (to see it refused) is sent without.
-            cookies = (
-                {SESSION_COOKIE: cookie.value} if SESSION_COOKIE in (case.cookies or {}) else {}
-            )
-            headers = {CSRF_HEADER: token} if CSRF_HEADER in (case.headers or {}) else {}
-            case.call_and_validate(cookies=cookies, headers=headers)
 
-        check()
+def check_operation(operation: Any, mode: GenerationMode, session: str, token: str) -> None:
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @bounded
+    def check(case: Any) -> None:
+        # The real credentials replace the generated ones, where the case has any: a case
+        # that leaves them out (to see it refused) is sent without.
+        sent_cookies, sent_headers = case.cookies or {}, case.headers or {}
+        cookies = {SESSION_COOKIE: session} if SESSION_COOKIE in sent_cookies else {}
+        headers = {CSRF_HEADER: token} if CSRF_HEADER in sent_headers else {}
+        case.call_and_validate(cookies=cookies, headers=headers)
+
+    check()

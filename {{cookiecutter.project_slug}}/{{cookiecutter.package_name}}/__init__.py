@@ -1,7 +1,8 @@
 """{{ cookiecutter.project_name }}: the application factory.
 
 `core/` is the infrastructure (leave it alone); the modules beside it (`context`, `models`,
-`schemas`, `users`, `auth`, `items`, `downstream`{% if cookiecutter.background_jobs == "celery" %}, `tasks`{% endif %}) are the application: copy and change them.
+`schemas`, `users`, `auth`, `items`, `downstream`{% if cookiecutter.background_jobs == "celery" %}, `tasks`{% endif %}) are the application: copy and
+change them.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Self, TypeVar
 
 from annotated_types import GroupedMetadata
-from apiflask import APIFlask, HTTPError
+from apiflask import APIBlueprint, APIFlask, HTTPError
 from flask import Flask, Response, current_app
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from werkzeug.http import HTTP_STATUS_CODES
@@ -134,7 +134,7 @@ class ErrorBody(BaseModel):
     )
 
 
-def json_body(scaffold: Any, model: type[Body]) -> Callable[[View], View]:
+def json_body(scaffold: APIBlueprint | APIFlask, model: type[Body]) -> Callable[[View], View]:
     """`scaffold.input(model)` behind the service's rules for reading a body.
 
     The view receives the validated model as its `body` argument. APIFlask alone would accept
