@@ -15,7 +15,7 @@ from support.rendering import render, run
 from support.servers import REDIS_URL, require, throwaway_database, throwaway_redis_namespace
 from support.services import Client, Service
 
-from .variants import VARIANTS
+from .variants import SUITE_VARIANTS
 
 pytestmark = pytest.mark.slow
 Environment = Callable[[Path], Path]
@@ -30,13 +30,13 @@ def needs(variant: dict[str, str]) -> list[str]:
     return servers
 
 
-@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("variant", sorted(SUITE_VARIANTS))
 def test_project_passes_its_own_lint_types_and_tests(
     tmp_path: Path, environment_for: Environment, variant: str
 ) -> None:
-    for server in needs(VARIANTS[variant]):
+    for server in needs(SUITE_VARIANTS[variant]):
         require(server)
-    project = render(tmp_path, VARIANTS[variant])
+    project = render(tmp_path, SUITE_VARIANTS[variant])
     bin_dir = environment_for(project) / "bin"
     run([str(bin_dir / "ruff"), "check", "."], cwd=project)
     run([str(bin_dir / "ruff"), "format", "--check", "."], cwd=project)
@@ -61,11 +61,11 @@ def test_project_passes_its_own_lint_types_and_tests(
         assert "skipped" not in summary, result.stdout
 
 
-@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("variant", sorted(SUITE_VARIANTS))
 def test_service_starts_with_flask_run_and_serves(
     tmp_path: Path, environment_for: Environment, variant: str
 ) -> None:
-    answers = VARIANTS[variant]
+    answers = SUITE_VARIANTS[variant]
     for server in needs(answers):
         require(server)
     project = render(tmp_path, answers)

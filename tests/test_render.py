@@ -14,7 +14,7 @@ import pytest
 
 from support.rendering import ANSWERS, LEFTOVER_MARKER, render
 
-from .variants import CODE_VARIANTS, VARIANTS
+from .variants import CODE_VARIANTS, SUITE_VARIANTS, VARIANTS, code_variant_of
 
 # Dependencies (and words in .env.example) that belong to one choice only.
 ONLY_FOR = {
@@ -42,6 +42,18 @@ def test_every_combination_that_changes_code_is_a_variant() -> None:
 def test_variant_keys_exist_in_cookiecutter_json() -> None:
     for variant in VARIANTS.values():
         assert set(variant) <= set(ANSWERS)
+
+
+@pytest.mark.parametrize("variant", sorted(set(VARIANTS) - set(SUITE_VARIANTS)))
+def test_file_variants_share_a_code_variants_python(tmp_path: Path, variant: str) -> None:
+    """Their suites are not run (test_generated): their Python must be a code variant's."""
+    answers = VARIANTS[variant]
+    project = render(tmp_path / "file", answers)
+    twin = render(tmp_path / "code", CODE_VARIANTS[code_variant_of(answers)])
+    python = sorted(path.relative_to(project) for path in project.rglob("*.py"))
+    assert python == sorted(path.relative_to(twin) for path in twin.rglob("*.py"))
+    for path in python:
+        assert (project / path).read_bytes() == (twin / path).read_bytes(), path
 
 
 def test_unknown_answer_keys_are_refused(tmp_path: Path) -> None:

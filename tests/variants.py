@@ -42,3 +42,19 @@ FILE_VARIANTS: dict[str, dict[str, str]] = {
 }
 
 VARIANTS: dict[str, dict[str, str]] = {**CODE_VARIANTS, **FILE_VARIANTS}
+# The variants whose Python code differs: the code variants, and the free-text answers that
+# reach the code. The others render code identical to a code variant's (test_render checks
+# it), so their suites would only repeat one.
+SUITE_VARIANTS: dict[str, dict[str, str]] = {
+    name: answers
+    for name, answers in VARIANTS.items()
+    if name in CODE_VARIANTS or name == "custom-names"
+}
+
+
+def code_variant_of(answers: dict[str, str]) -> str:
+    """The code variant whose Python code a file variant shares."""
+    database = answers.get("database", DATABASES[0])
+    store = answers.get("session_store", SESSION_STORES[0])
+    jobs = answers.get("background_jobs", BACKGROUND_JOBS[0])
+    return f"{database}-{store}" + ("-celery" if jobs == "celery" else "")
