@@ -161,6 +161,19 @@ def test_create_validates_strictly(client: FlaskClient, logged_in: str, body: An
     assert client.get("/items").json == {"items": [], "next_cursor": None}
 
 
+@pytest.mark.parametrize("raw", ["null", "[]", '"name"', "42"])
+def test_a_body_that_is_not_an_object_is_422(app: Flask, raw: str) -> None:
+    client, token = logged_in_client(app)
+    item = create_item(client, token)
+    headers = {CSRF_HEADER: token, "Content-Type": "application/json"}
+    for method, url in (("POST", "/items"), ("PATCH", f"/items/{item['id']}")):
+        response = client.open(url, method=method, data=raw, headers=headers)
+        assert response.status_code == 422, (method, raw)
+        assert response.json is not None and response.json["fields"] == {
+            "body": ["must be a JSON object"]
+        }
+
+
 def test_unicode_names_are_fine(client: FlaskClient, logged_in: str) -> None:
     response = client.post("/items", json={"name": "ünïcødé ✓"}, headers={CSRF_HEADER: logged_in})
     assert response.status_code == 201
@@ -231,3 +244,11 @@ def test_a_cursor_from_another_key_is_refused(app_factory: Any) -> None:
     assert client.get("/items", query_string={"cursor": cursor}).status_code == 200
     second = app_factory(SECRET_KEY="b" * 40).test_client()
     assert second.get("/items", query_string={"cursor": cursor}).status_code == 400
+
+
+def test_the_next_link_keeps_the_other_parameters(app: Flask) -> None:
+    client, token = logged_in_client(app)
+    for n in range(3):
+        create_item(client, token, f"item {n}")
+    link = client.get("/items?limit=2&view=compact").headers["Link"]
+    assert "view=compact" in link and "limit=2" in link

@@ -22,14 +22,12 @@ from .context import current_context
 from .core import csrf
 from .core.api import json_body
 from .core.context import SESSION_USER_KEY
-from .core.db import get_db
+from .core.db import MAX_ID, get_db
 from .core.ratelimit import login_guard
 from .models import User
 from .schemas import LoginIn, LoginOut, MeOut, UserOut
 from .users import authenticate
 
-# Primary keys of the shipped schema are 32-bit; larger ids are not worth a query.
-_MAX_ID = 2**31 - 1
 REMEMBER_COOKIE = "{{ cookiecutter.package_name }}_remember"
 # In production browsers accept a __Host- cookie only from this host itself: no sibling
 # domain can plant one (and so have every request of a user refused).
@@ -49,7 +47,7 @@ def login_required(view: View) -> View:
 def load_user(user_id: str) -> User | None:
     """flask-login's loader: `None` for unknown or malformed ids, never an exception."""
     user = None
-    if user_id.isascii() and user_id.isdecimal() and 0 < int(user_id) <= _MAX_ID:
+    if user_id.isascii() and user_id.isdecimal() and 0 < int(user_id) <= MAX_ID:
         user = get_db().get(User, int(user_id))
     current_context.identify(user.get_id() if user is not None else None)
     return user
@@ -88,7 +86,7 @@ def refuse_remember_cookie() -> None:
 @csrf.exempt  # there is no session to ride on yet
 @json_body(bp, LoginIn)
 @bp.output(LoginOut)
-@bp.doc(security=[], responses=[400, 401, 413, 415, 429, 503])
+@bp.doc(responses=[400, 401, 413, 415, 429, 503])
 def login(body: LoginIn) -> LoginOut:
     """Log in: sets the session cookie and returns the CSRF token"""
     # Counted only once the body is valid, under a hash of the e-mail: no raw input is a key.
@@ -109,7 +107,7 @@ def login(body: LoginIn) -> LoginOut:
 @bp.get("/me")
 @login_required
 @bp.output(MeOut)
-@bp.doc(security="session", responses=[401, 503])
+@bp.doc(security="session", responses=[400, 401, 503])
 def me() -> MeOut:
     """The logged-in user"""
     return MeOut(user=UserOut.model_validate(current_user))
@@ -117,7 +115,7 @@ def me() -> MeOut:
 
 @bp.post("/logout")
 @bp.output({}, status_code=204)
-@bp.doc(security=[{}, {"session": [], "csrf": []}], responses=[403, 503])
+@bp.doc(security=[{}, {"session": [], "csrf": []}], responses=[400, 403, 413, 503])
 def logout() -> tuple[str, int]:
     """Log out: the session is deleted"""
     logout_user()

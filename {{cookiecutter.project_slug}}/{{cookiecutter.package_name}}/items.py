@@ -25,7 +25,7 @@ from sqlalchemy import select
 from .auth import login_required
 from .context import current_context
 from .core.api import json_body
-from .core.db import get_db
+from .core.db import MAX_ID, get_db
 from .core.pagination import PageQuery, keyset_page, link_header
 from .models import Item
 from .schemas import CreatedHeaders, ItemCreate, ItemOut, ItemPage, ItemUpdate, PageHeaders
@@ -37,8 +37,6 @@ bp = APIBlueprint("items", __name__, url_prefix="/items")
 {%- if cookiecutter.background_jobs == "celery" %}
 log = logging.getLogger(__name__)
 {%- endif %}
-# Primary keys of the shipped schema are 32-bit; larger ids are not worth a query.
-MAX_ID = 2**31 - 1
 # Security requirements, as the document states them: a session write needs both.
 SESSION_WRITE: list[str | dict[str, list[Any]]] = [{"session": [], "csrf": []}]
 
@@ -71,7 +69,7 @@ def list_items(query: PageQuery) -> tuple[ItemPage, dict[str, str]]:
 
 @bp.get("/<int:item_id>")
 @bp.output(ItemOut)
-@bp.doc(responses=[404, 503])
+@bp.doc(responses=[400, 404, 503])
 def get_item(item_id: int) -> ItemOut:
     """Read an item"""
     return ItemOut.for_caller(find_item(item_id))
@@ -118,7 +116,7 @@ def update_item(item_id: int, body: ItemUpdate) -> ItemOut:
 @bp.delete("/<int:item_id>")
 @login_required
 @bp.output({}, status_code=204)
-@bp.doc(security=SESSION_WRITE, responses=[401, 403, 404, 503])
+@bp.doc(security=SESSION_WRITE, responses=[400, 401, 403, 404, 413, 503])
 def delete_item(item_id: int) -> tuple[str, int]:
     """Delete an item (its creator only)"""
     db = get_db()

@@ -39,8 +39,11 @@ from .errors import error_code, error_response
 View = TypeVar("View", bound=Callable[..., Any])
 
 # `payload.text_problem` as a JSON-schema pattern, for clients and contract tests (a test
-# checks that the two agree).
-TEXT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+# checks that the two agree). Whitespace is spelled out: `\s` means other characters in
+# JavaScript's regular expressions, which JSON Schema uses, than in Python's.
+_CONTROL = r"\x00-\x1f\x7f-\x9f"
+_SPACE = r" \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+TEXT_PATTERN = f"^[^{_CONTROL}]*[^{_CONTROL}{_SPACE}][^{_CONTROL}]*$"
 _SIGNED_IN_ONLY = "x-signed-in-only"
 
 
@@ -74,7 +77,13 @@ Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 class Body(BaseModel):
-    """Base of request bodies: strict types, no unknown fields."""
+    """Base of request bodies: strict types, no unknown fields.
+
+    Strict as Pydantic applies it to Python objects (APIFlask validates the parsed JSON):
+    right for the types JSON has (strings, numbers, booleans, lists, objects). A field of a
+    type JSON writes as a string (a date, a UUID, an enum) opts out on its own:
+    `day: date = Field(strict=False)`.
+    """
 
     model_config = ConfigDict(strict=True, extra="forbid")
 
@@ -112,14 +121,18 @@ class Resource(BaseModel):
         """`obj` as this model, with the `signed_in_only` fields emptied for anonymous callers."""
         model = cls.model_validate(obj)
         if get_current_context().user_id is None:
-            hidden = {
-                name: None
-                for name, field in cls.model_fields.items()
-                if isinstance(field.json_schema_extra, dict)
-                and field.json_schema_extra.get(_SIGNED_IN_ONLY)
-            }
-            model = model.model_copy(update=hidden)
+            model = model.model_copy(update=dict.fromkeys(_signed_in_only_fields(cls)))
         return model
+
+
+@functools.cache
+def _signed_in_only_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(
+        name
+        for name, field in model.model_fields.items()
+        if isinstance(field.json_schema_extra, dict)
+        and field.json_schema_extra.get(_SIGNED_IN_ONLY)
+    )
 
 
 class ErrorBody(BaseModel):
@@ -139,7 +152,8 @@ def json_body(scaffold: APIBlueprint | APIFlask, model: type[Body]) -> Callable[
 
     The view receives the validated model as its `body` argument. APIFlask alone would accept
     any content type as JSON and answer 500 to some malformed bodies: `payload.read_json`
-    turns those into 415, 413 and 400 first, and caches the parsed body for APIFlask.
+    turns those into 415, 413 and 400 first, and caches the parsed body for APIFlask. The
+    document should list 400, 413 and 415 for the view (`bp.doc(responses=...)`).
     """
     validate = scaffold.input(model, location="json", arg_name="body")
 
@@ -148,7 +162,9 @@ def json_body(scaffold: APIBlueprint | APIFlask, model: type[Body]) -> Callable[
 
         @functools.wraps(validating)
         def reading(*args: Any, **kwargs: Any) -> Any:
-            payload.read_json()
+            # APIFlask would read `null` as `{}`: a body that is not an object is refused here.
+            if not isinstance(payload.read_json(), dict):
+                raise HTTPError(422, detail={"json": {"_schema": ["must be a JSON object"]}})
             return validating(*args, **kwargs)
 
         return reading  # type: ignore[return-value]
@@ -218,6 +234,9 @@ def init_app(app: Flask) -> None:
         # The document is cached after its first request: it must not name the host that
         # request happened to send (any client can send any Host header).
         AUTO_SERVERS=False,
+        # Each view lists its own 401 (APIFlask would add one to any operation with a
+        # security requirement, logout included, which never answers 401).
+        AUTO_AUTH_ERROR_RESPONSE=False,
         SECURITY_SCHEMES={
             "session": {
                 "type": "apiKey",

@@ -40,6 +40,9 @@ from .errors import register_unavailable
 _G_KEY = "db_session"
 # The revisions are the application's: they live beside the models, not in core/.
 MIGRATIONS = Path(__file__).parents[1] / "migrations"
+# Primary keys of the shipped schema are 32-bit: a larger id names no row, and is not worth
+# a query (PostgreSQL would refuse it with an error).
+MAX_ID = 2**31 - 1
 _EXTENSION = "database"
 # What a command says after a database error: the fix to try first.
 {%- if cookiecutter.database == "sqlite" %}

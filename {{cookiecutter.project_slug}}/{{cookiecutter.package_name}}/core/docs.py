@@ -8,9 +8,8 @@ since other services read it.
 
 from __future__ import annotations
 
-from importlib.resources import as_file, files
-
-from flask import Blueprint, Flask, Response, send_from_directory
+from flask import Blueprint, Flask, Response
+from flask_swagger_ui import get_swaggerui_blueprint
 
 # Swagger UI's own scripts and styles set inline styles; the page needs nothing else.
 DOCS_POLICY = (
@@ -27,16 +26,11 @@ def page() -> Response:
     return response
 
 
-@bp.get("/swagger-ui/<path:filename>")
-def swagger_ui(filename: str) -> Response:
-    # flask-swagger-ui ships Swagger UI's release files as package data in its `dist` folder.
-    with as_file(files("flask_swagger_ui") / "dist") as folder:
-        response = send_from_directory(folder, filename, max_age=3600)
-    # Public, versioned files: unlike API responses, these may be cached.
-    response.headers["Cache-Control"] = "public, max-age=3600"
-    return response
-
-
 def init_app(app: Flask) -> None:
     if app.config["API_DOCS"]:
         app.register_blueprint(bp)
+        # flask-swagger-ui serves Swagger UI's release files under /docs/swagger-ui/, where
+        # docs.html loads them. Its own index page there has an inline script, which the
+        # service's default Content-Security-Policy keeps from running: /docs is the page.
+        assets = get_swaggerui_blueprint("/docs/swagger-ui", "/openapi.json")
+        app.register_blueprint(assets)

@@ -35,21 +35,24 @@ class PageQuery(Query):
     )
 
 
-def _serializer(key: InstrumentedAttribute[Any]) -> URLSafeSerializer:
-    # One salt per column: a cursor of one listing means nothing to another.
-    return URLSafeSerializer(current_app.secret_key, salt=f"cursor:{key}")  # type: ignore[arg-type]
+def _serializer(key: InstrumentedAttribute[int]) -> URLSafeSerializer:
+    # One salt per listing and column: a cursor of one listing means nothing to another.
+    salt = f"cursor:{request.endpoint}:{key}"
+    return URLSafeSerializer(current_app.secret_key, salt=salt)  # type: ignore[arg-type]
 
 
 def keyset_page(
-    statement: Select[Any], key: InstrumentedAttribute[Any], query: PageQuery
+    statement: Select[Any], key: InstrumentedAttribute[int], query: PageQuery
 ) -> tuple[list[Any], str | None]:
-    """One page of `statement`, ordered by the unique column `key`, and the cursor of the
-    next page (None on the last one)."""
+    """One page of `statement`, ordered by `key` (a unique integer column, such as the
+    primary key), and the cursor of the next page (None on the last one)."""
     serializer = _serializer(key)
     if query.cursor is not None:
         try:
             after = serializer.loads(query.cursor)
         except BadData:
+            after = None
+        if type(after) is not int:  # not ours, damaged, or from a key of another type
             abort(400, description="The cursor was not issued by this service, or is damaged.")
         statement = statement.where(key > after)
     rows = list(get_db().scalars(statement.order_by(key).limit(query.limit + 1)))
@@ -60,10 +63,11 @@ def keyset_page(
 
 
 def link_header(next_cursor: str | None, query: PageQuery) -> dict[str, str]:
-    """The RFC 8288 `Link: <...>; rel="next"` header of a page, or none on the last one."""
+    """The RFC 8288 `Link: <...>; rel="next"` header of a page, or none on the last one.
+    The URL keeps the request's other parameters (a filter, say)."""
     if next_cursor is None:
         return {}
-    url = url_for(
-        str(request.endpoint), **(request.view_args or {}), limit=query.limit, cursor=next_cursor
-    )
+    arguments = {**request.args.to_dict(flat=False), **(request.view_args or {})}
+    arguments.update(limit=query.limit, cursor=next_cursor)
+    url = url_for(str(request.endpoint), **arguments)
     return {"Link": f'<{url}>; rel="next"'}

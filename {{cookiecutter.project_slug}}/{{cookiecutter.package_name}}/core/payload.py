@@ -16,7 +16,7 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 MAX_DEPTH = 32
 log = logging.getLogger(__name__)
 # Control characters, and lone surrogates that no database driver can encode.
-UNSAFE_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_UNSAFE_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
@@ -77,6 +77,6 @@ def text_problem(value: str, *, max_length: int) -> str | None:
     """What is wrong with a text value, or None: the rules every text field follows."""
     if not value.strip() or len(value) > max_length:
         return f"must have 1 to {max_length} characters and not be blank"
-    if UNSAFE_TEXT.search(value):
+    if _UNSAFE_TEXT.search(value):
         return "must not contain control characters"
     return None
