@@ -7,12 +7,14 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
 
 from support.rendering import render, run
+from support.servers import throwaway_database
 
 pytestmark = pytest.mark.slow
 
@@ -51,15 +53,26 @@ def follow(block: str, project: Path, package: str) -> None:
     path.write_text(text)
 
 
+@pytest.mark.parametrize("database", ["sqlite", "postgresql", "mysql"])
 def test_the_adding_a_resource_guide_works_as_written(
-    tmp_path: Path, environment_for: Callable[[Path], Path]
+    tmp_path: Path, environment_for: Callable[[Path], Path], database: str
 ) -> None:
-    project = render(tmp_path)
+    """On each database: the migration Alembic writes is the database's own business."""
+    project = render(tmp_path, {"database": database})
     package = project.name.replace("-", "_")
     venv = environment_for(project)
     shutil.copy(project / "pyproject.toml", venv / "installed-from.toml")
-    run(["make", f"VENV={venv}", ".env"], cwd=project)
-    run([str(venv / "bin" / "flask"), "--app", package, "init-db"], cwd=project)
+    with ExitStack() as stack:
+        # The development database of each render is a throwaway one (.env's default is
+        # shared by every render on this machine).
+        url = stack.enter_context(throwaway_database(venv / "bin" / "python", database))
+        env = {"CI": "true", **({"DATABASE_URL": url} if url else {})}
+        follow_the_guide(project, package, venv, env)
+
+
+def follow_the_guide(project: Path, package: str, venv: Path, env: dict[str, str]) -> None:
+    run(["make", f"VENV={venv}", ".env"], cwd=project, env=env)
+    run([str(venv / "bin" / "flask"), "--app", package, "init-db"], cwd=project, env=env)
     steps = guide_steps((project / "README.md").read_text())
     assert [language for language, _ in steps] == [
         "python",
@@ -81,7 +94,7 @@ def test_the_adding_a_resource_guide_works_as_written(
                 args = [*args[:1], f"VENV={venv}", *args[1:]]
             if args[0].endswith("alembic"):
                 args = [*args[:4], " ".join(args[4:]).strip('"')]
-            result = run(args, cwd=project, env={"CI": "true"})
+            result = run(args, cwd=project, env=env)
     assert result is not None and " passed" in result.stdout
     assert "failed" not in result.stdout.splitlines()[-1]
     assert (project / "tests" / "test_notes.py").exists()

@@ -124,6 +124,14 @@ def test_delete(app: Flask) -> None:
     assert client.delete(url, headers={CSRF_HEADER: token}).status_code == 404
 
 
+def test_the_id_of_a_deleted_item_is_never_reused(app: Flask) -> None:
+    client, token = logged_in_client(app)
+    last = create_item(client, token)
+    assert client.delete(f"/items/{last['id']}", headers={CSRF_HEADER: token}).status_code == 204
+    assert create_item(client, token)["id"] > last["id"]
+    assert client.get(f"/items/{last['id']}").status_code == 404
+
+
 def test_only_the_owner_may_change_or_delete(app: Flask) -> None:
     owner, owner_token = logged_in_client(app)
     item = create_item(owner, owner_token, "mine")

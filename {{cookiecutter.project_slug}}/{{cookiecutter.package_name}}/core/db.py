@@ -60,6 +60,10 @@ class Base(DeclarativeBase):
 {%- if cookiecutter.database == "mysql" %}
     # Whatever the server's default, text columns hold any Unicode (emoji included).
     __table_args__ = ({"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_unicode_ci"},)
+{%- elif cookiecutter.database == "sqlite" %}
+    # Without AUTOINCREMENT, SQLite gives a new row the id of a deleted last one: an old URL
+    # (a Location, a link in another service) would then name another row.
+    __table_args__ = ({"sqlite_autoincrement": True},)
 {%- endif %}
     # Named constraints make migrations reproducible across databases.
     metadata = MetaData(

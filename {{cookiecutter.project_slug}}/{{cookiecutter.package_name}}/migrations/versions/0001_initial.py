@@ -35,6 +35,9 @@ def upgrade() -> None:
         sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
+{%- if cookiecutter.database == "sqlite" %}
+        sqlite_autoincrement=True,
+{%- endif %}
 {%- if cookiecutter.database == "mysql" %}
         mysql_charset="utf8mb4",
         mysql_collate="utf8mb4_unicode_ci",
@@ -51,6 +54,9 @@ def upgrade() -> None:
             ["created_by"], ["users.id"], name=op.f("fk_items_created_by_users")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_items")),
+{%- if cookiecutter.database == "sqlite" %}
+        sqlite_autoincrement=True,
+{%- endif %}
 {%- if cookiecutter.database == "mysql" %}
         mysql_charset="utf8mb4",
         mysql_collate="utf8mb4_unicode_ci",
