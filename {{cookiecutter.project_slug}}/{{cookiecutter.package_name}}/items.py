@@ -11,9 +11,8 @@ from __future__ import annotations
 
 {% if cookiecutter.background_jobs == "celery" -%}
 import logging
-{% endif -%}
-from typing import Any
 
+{% endif -%}
 from apiflask import APIBlueprint
 from flask import Flask, abort, url_for
 from flask_login import current_user
@@ -24,7 +23,7 @@ from sqlalchemy import select
 
 from .auth import login_required
 from .context import current_context
-from .core.api import json_body
+from .core.api import SESSION_WRITE, json_body
 from .core.db import MAX_ID, get_db
 from .core.pagination import PageQuery, keyset_page, link_header
 from .models import Item
@@ -37,8 +36,6 @@ bp = APIBlueprint("items", __name__, url_prefix="/items")
 {%- if cookiecutter.background_jobs == "celery" %}
 log = logging.getLogger(__name__)
 {%- endif %}
-# Security requirements, as the document states them: a session write needs both.
-SESSION_WRITE: list[str | dict[str, list[Any]]] = [{"session": [], "csrf": []}]
 
 
 def find_item(item_id: int) -> Item:

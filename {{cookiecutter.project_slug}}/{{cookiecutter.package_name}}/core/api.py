@@ -45,6 +45,9 @@ _CONTROL = r"\x00-\x1f\x7f-\x9f"
 _SPACE = r" \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 TEXT_PATTERN = f"^[^{_CONTROL}]*[^{_CONTROL}{_SPACE}][^{_CONTROL}]*$"
 _SIGNED_IN_ONLY = "x-signed-in-only"
+# The security requirement of a write with a session: the cookie and the CSRF token together
+# (the schemes `init_app` declares). `bp.doc(security=SESSION_WRITE)`.
+SESSION_WRITE: list[str | dict[str, list[Any]]] = [{"session": [], "csrf": []}]
 
 
 @dataclass(frozen=True)
