@@ -66,10 +66,14 @@ def run(
 
 
 def dependency_key(project: Path) -> str:
-    """Projects whose dependency lists are equal can share one environment."""
-    metadata = tomllib.loads((project / "pyproject.toml").read_text())["project"]
-    wanted = [metadata["dependencies"], metadata.get("optional-dependencies", {})]
-    return hashlib.sha256(json.dumps(wanted, sort_keys=True).encode()).hexdigest()[:16]
+    """Projects whose locks pin the same packages can share one environment (the project's
+    own entry, which names it, is left out)."""
+    lock = tomllib.loads((project / "uv.lock").read_text())
+    packages = [
+        {**package, "name": "", "version": ""} if package["source"].get("editable") else package
+        for package in lock["package"]
+    ]
+    return hashlib.sha256(json.dumps(packages, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def uv() -> str:
@@ -89,28 +93,27 @@ def keep_cookiecutter_home_in(build: Path) -> None:
     os.environ["COOKIECUTTER_CONFIG"] = str(config_file)
 
 
+def uv_settings() -> dict[str, str]:
+    """uv's environment for every command the tests run: this interpreter, never a download."""
+    return {
+        "UV_PYTHON": sys.executable,
+        "UV_PYTHON_DOWNLOADS": "never",
+        "PATH": f"{Path(uv()).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+
+
 def project_environment(project: Path, shared_dir: Path) -> Path:
-    """A virtual environment with a project's dependencies and dev extra, from its own
-    pyproject.toml; one per distinct dependency set, shared through a lock file."""
+    """A virtual environment installed from a project's uv.lock, as `make install` does it
+    (`uv sync --locked`: refused if the lock is out of date with pyproject.toml), without the
+    project itself, so that renders with the same lock share it; one per lock per run."""
     venv = shared_dir / f"venv-{dependency_key(project)}"
     with open(shared_dir / f"{venv.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (venv / "ready").exists():
-            run([uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], cwd=project)
             run(
-                [
-                    uv(),
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--python",
-                    str(venv / "bin" / "python"),
-                    "-r",
-                    "pyproject.toml",
-                    "--extra",
-                    "dev",
-                ],
+                [uv(), "sync", "--locked", "--no-install-project", "--quiet"],
                 cwd=project,
+                env={**uv_settings(), "UV_PROJECT_ENVIRONMENT": str(venv)},
             )
             (venv / "ready").touch()
     return venv

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from support.rendering import keep_cookiecutter_home_in, project_environment
+from support.rendering import keep_cookiecutter_home_in, project_environment, uv_settings
 
 
 def pytest_configure(config: pytest.Config) -> None:
     keep_cookiecutter_home_in(Path(config.rootpath) / "build")
+    # Every uv a test runs (make install included) uses this interpreter and downloads none.
+    os.environ.update(uv_settings())
 
 
 @pytest.fixture(scope="session")

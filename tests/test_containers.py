@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sys
+import tomllib
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,14 +52,22 @@ def test_no_container_files_without_docker(tmp_path: Path) -> None:
 def test_dockerfile_is_multi_stage_non_root_and_runs_gunicorn(project: Path) -> None:
     instructions = dockerfile_instructions(project)
     stages = [argument for keyword, argument in instructions if keyword == "FROM"]
-    assert len(stages) == 2 and all("-slim" in stage for stage in stages)
+    # uv's image (a stage only to copy uv from), then the build and the runtime images.
+    uv_stage, *images = stages
+    assert re.fullmatch(r"ghcr\.io/astral-sh/uv:\d+\.\d+\.\d+ AS uv", uv_stage)
+    assert len(images) == 2 and all("-slim" in stage for stage in images)
     assert ("USER", "app") in instructions
     (command,) = [json.loads(argument) for keyword, argument in instructions if keyword == "CMD"]
     assert command == gunicorn_command(project.name.replace("-", "_"))
-    installs = [
-        argument for keyword, argument in instructions if keyword == "RUN" and "pip" in argument
+    runs = [argument for keyword, argument in instructions if keyword == "RUN"]
+    installs = [argument for argument in runs if argument.startswith("uv sync")]
+    # From the lock, unchanged, without the dev group: the dependencies, then the package.
+    assert installs == [
+        "uv sync --locked --no-dev --no-install-project",
+        "uv sync --locked --no-dev --no-editable",
     ]
-    assert installs and not any("[dev]" in install for install in installs)
+    assert not any("pip" in argument for argument in runs)
+    assert ("COPY", "pyproject.toml uv.lock ./") in instructions
     healthcheck = " ".join(
         argument for keyword, argument in instructions if keyword == "HEALTHCHECK"
     )
@@ -68,12 +77,14 @@ def test_dockerfile_is_multi_stage_non_root_and_runs_gunicorn(project: Path) -> 
 def test_dockerignore_keeps_only_what_the_image_needs(project: Path) -> None:
     lines = (project / ".dockerignore").read_text().splitlines()
     assert "*" in lines
-    for copied in ("pyproject.toml", "README.md", "gunicorn.conf.py"):
+    for copied in ("pyproject.toml", "uv.lock", "README.md", "gunicorn.conf.py"):
         assert f"!{copied}" in lines
     assert not any("tests" in line and line.startswith("!") for line in lines)
 
 
 def test_compose_file_wires_health_checks_and_migrations(project: Path) -> None:
+    check = Path(sys.executable).parent / "check-jsonschema"
+    run([str(check), "--builtin-schema", "vendor.compose-spec", "compose.yaml"], cwd=project)
     compose: dict[str, Any] = yaml.safe_load((project / "compose.yaml").read_text())
     services = compose["services"]
     package = project.name.replace("-", "_")
@@ -110,25 +121,33 @@ def test_only_the_proxy_faces_clients(project: Path) -> None:
     assert "BIND=0.0.0.0:8000" in (project / "Dockerfile").read_text()
 
 
-def test_image_install_and_command_work_outside_a_container(
-    tmp_path: Path, environment_for: Callable[[Path], Path]
-) -> None:
-    """What the Dockerfile does, step by step, minus the container: install the package
-    (not editable, no dev tools) from the files .dockerignore lets through, then run the
-    migrate and web commands from a folder holding only gunicorn.conf.py."""
+def test_image_install_and_command_work_outside_a_container(tmp_path: Path) -> None:
+    """What the Dockerfile does, step by step, minus the container: the locked install
+    (dependencies from uv.lock, then the package, not editable, no dev tools) from the files
+    .dockerignore lets through, then the migrate and web commands from a folder holding only
+    gunicorn.conf.py."""
     project = render(tmp_path / "render")
     package = project.name.replace("-", "_")
     context = tmp_path / "context"
     context.mkdir()
-    for name in ("pyproject.toml", "README.md", "gunicorn.conf.py"):
+    for name in ("pyproject.toml", "uv.lock", "README.md", "gunicorn.conf.py"):
         shutil.copy(project / name, context / name)
     shutil.copytree(project / package, context / package)
     venv = tmp_path / "venv"
-    run([uv(), "venv", "--quiet", str(venv)], cwd=context)
-    run(
-        [uv(), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), "."],
-        cwd=context,
-    )
+    image_env = {"UV_PROJECT_ENVIRONMENT": str(venv)}
+    for keyword, argument in dockerfile_instructions(project):
+        if keyword == "RUN" and argument.startswith("uv sync"):
+            run([uv(), *argument.split()[1:]], cwd=context, env=image_env)
+    installed = {path.name for path in (venv / "bin").iterdir()}
+    assert {"flask", "gunicorn", "alembic"} <= installed
+    assert not {"pytest", "ruff", "mypy"} & installed
+    lock = tomllib.loads((project / "uv.lock").read_text())
+    locked = {package["name"]: package["version"] for package in lock["package"]}
+    version = "from importlib.metadata import version; print(version('flask'))"
+    flask = run([str(venv / "bin" / "python"), "-c", version], cwd=tmp_path)
+    assert flask.stdout.strip() == locked["flask"]
+    # Not editable: the image holds no source tree, only the installed package.
+    shutil.rmtree(context / package)
     app_dir = tmp_path / "app"
     app_dir.mkdir()
     shutil.copy(context / "gunicorn.conf.py", app_dir)
