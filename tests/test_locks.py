@@ -15,6 +15,7 @@ from support.rendering import ANSWERS, ROOT, load_hook, render, run, uv
 from .variants import VARIANTS
 
 post_gen = load_hook("post_gen_project")
+pre_gen = load_hook("pre_gen_project")
 LOCKS = ROOT / "{{cookiecutter.project_slug}}" / post_gen.LOCKS_FOLDER
 
 SAMPLE = """version = 1
@@ -79,6 +80,21 @@ def test_there_is_one_lock_per_combination_of_the_answers_that_change_dependenci
         for combination in product(*choices)  # type: ignore[arg-type]
     }
     assert {path.name for path in LOCKS.glob("*")} == wanted
+
+
+def test_no_locked_distribution_is_accepted_as_the_project_slug() -> None:
+    """A project named like a package of its own lock would appear twice in that lock, and
+    uv refuses such a lock."""
+    locked = {
+        package["name"]
+        for path in LOCKS.glob("*.lock")
+        for package in tomllib.loads(path.read_text())["package"]
+        if not package["source"].get("editable")
+    }
+    missing = sorted(locked - pre_gen.DEPENDENCY_DISTRIBUTIONS)
+    assert not missing, f"add to DEPENDENCY_DISTRIBUTIONS in hooks/pre_gen_project.py: {missing}"
+    for name in ("python-dotenv", "argon2-cffi", "tzdata"):
+        assert "dependency" in (pre_gen.check_project_slug(name) or ""), name
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))

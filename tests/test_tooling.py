@@ -146,6 +146,15 @@ def test_dependabot_keeps_every_ecosystem_current(
     for update in updates:
         assert update["schedule"]["interval"] == "weekly"
         assert update["cooldown"]["default-days"] >= 3
+    ignored = {
+        (update["package-ecosystem"], rule["dependency-name"])
+        for update in updates
+        for rule in update.get("ignore", [])
+    }
+    if "docker" in upkeep:
+        # A new Python and a data store's new major release are left to people.
+        assert ("docker", "python") in ignored and ("docker-compose", "postgres") in ignored
+        assert ("docker-compose", "nginx") not in ignored
     assert not (project / "renovate.json").exists()
 
 
@@ -158,8 +167,15 @@ def test_renovate_for_gitlab(tmp_path: Path, docker: str) -> None:
     assert "schedule:weekly" in config["extends"]
     assert config["minimumReleaseAge"] == "7 days"
     assert config["lockFileMaintenance"]["enabled"] and config["pre-commit"]["enabled"]
-    managers = {m for rule in config["packageRules"] for m in rule.get("matchManagers", [])}
-    assert ("docker-compose" in managers) == (docker == "yes")
+    held_back = {
+        name: rule["matchUpdateTypes"]
+        for rule in config["packageRules"]
+        if rule.get("enabled") is False
+        for name in rule["matchDepNames"]
+    }
+    # A new Python and a data store's new major release are left to people.
+    assert held_back["python"] == ["major", "minor"] and held_back["postgres"] == ["major"]
+    assert ("compose.yaml" in config["description"]) == (docker == "yes")
     assert not (project / ".github").exists()
 
 

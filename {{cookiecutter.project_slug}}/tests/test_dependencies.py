@@ -1,4 +1,5 @@
-"""The tests run on what uv.lock pins, and the ruff that checks a commit is the locked one."""
+"""The tests run on what uv.lock pins (every installed package the lock names is the
+release it pins), and the ruff that checks a commit is the locked one."""
 
 from __future__ import annotations
 
