@@ -41,7 +41,8 @@ class Service:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30, readiness_path: str = "/readyz") -> Service:
-        with open(self.log_path, "wb") as log:
+        # Appended to: a restarted service keeps the lines of its previous run.
+        with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 self.command,
                 cwd=self.project,
@@ -77,6 +78,12 @@ class Service:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+
+    def kill(self) -> None:
+        """A crash: every process of the service dies at once, mid-request or not."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -142,6 +149,16 @@ class Client:
                 self.cookies.pop(name, None)
             else:
                 self.cookies[name] = cookie
+
+    def login(self, credentials: dict[str, str], headers: dict[str, str] | None = None) -> Answer:
+        """POST /auth/login, again while it answers 503: logins at once find each worker's
+        password-hashing slot busy and are told to retry in a moment, as clients do."""
+        for _attempt in range(50):
+            answer = self.call("POST", "/auth/login", credentials, headers)
+            if answer[0] != 503:
+                break
+            time.sleep(0.2)
+        return answer
 
     def call(
         self, method: str, path: str, body: object = None, headers: dict[str, str] | None = None

@@ -57,7 +57,7 @@ def send(a: Service, cases: dict[str, dict[str, str]]) -> None:
 
     def one(headers: dict[str, str]) -> None:
         client = Client(a.url)
-        status, _, body = client.call("POST", "/auth/login", LOGIN, headers)
+        status, _, body = client.login(LOGIN, headers)
         assert status == 200, body
         status, _, body = client.call("GET", "/downstream", headers=headers)
         assert status == 200, body

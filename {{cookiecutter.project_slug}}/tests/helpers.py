@@ -18,10 +18,13 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, select
 
+from {{ cookiecutter.package_name }}.api_tokens import create_token
+from {{ cookiecutter.package_name }}.core.db import get_db
 from {{ cookiecutter.package_name }}.core.sessions import session_store
-from {{ cookiecutter.package_name }}.users import create_user
+from {{ cookiecutter.package_name }}.models import User
+from {{ cookiecutter.package_name }}.users import create_user, normalize_email
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 # The header that carries the correlation id in and out, and the ones the tests send with it.
@@ -53,6 +56,18 @@ def create_test_user(app: Flask, email: str | None = None) -> str:
     # The app context is for this setup only: requests made inside it would share one `g`.
     with app.app_context():
         return create_user(email or f"user-{uuid.uuid4().hex[:8]}@example.com", PASSWORD).email
+
+
+def create_api_token(app: Flask, email: str, name: str = "a service") -> str:
+    """An API token of the user `email` (a caller that is another service)."""
+    with app.app_context():
+        user = get_db().scalar(select(User).where(User.email == normalize_email(email)))
+        assert user is not None
+        return create_token(user, name, None)[0]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def logged_in_client(app: Flask, email: str | None = None) -> tuple[FlaskClient, str]:

@@ -2,14 +2,17 @@
 
 The document must be valid OpenAPI 3.1, and the app must keep it: schemathesis generates
 requests for every operation from the document itself (valid ones and broken ones), sends
-them to the app in-process as a logged-in user with the CSRF token, and checks every
+them to the app in-process as a logged-in user with the CSRF token (or with an API token,
+where a case sends one), and checks every
 response against the document: no 5xx, only documented status codes, bodies and headers
 that match their schemas. Bounded and derandomized, so a run is quick and repeatable.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -20,14 +23,26 @@ from openapi_spec_validator import validate
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 
-from .helpers import CSRF_HEADER, SESSION_COOKIE, create_item, create_test_user, login
+from {{ cookiecutter.package_name }}.core.idempotency import HEADER as IDEMPOTENCY_KEY
+
+from .helpers import (
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    bearer,
+    create_api_token,
+    create_item,
+    create_test_user,
+    login,
+)
 
 # Requests a document allows can still fail for reasons it cannot express: a cursor that
 # this service did not issue is well-formed text, and a 400.
 CONFIG = SchemathesisConfig.from_dict(
     {
         "checks": {
-            "positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "403", "404"]}
+            "positive_data_acceptance": {
+                "expected-statuses": ["2xx", "400", "401", "403", "404", "409"]
+            }
         }
     }
 )
@@ -42,6 +57,9 @@ EXPECTED_OPERATIONS = {
     "PATCH /items/{item_id}",
     "DELETE /items/{item_id}",
     "GET /downstream",
+    "GET /auth/tokens",
+    "POST /auth/tokens",
+    "DELETE /auth/tokens/{token_id}",
 }
 bounded = settings(
     max_examples=25,
@@ -71,7 +89,9 @@ def test_the_document_is_valid_openapi_3_1(client: Any) -> None:
     document = client.get("/openapi.json").json
     assert document["openapi"].startswith("3.1.")
     validate(document)
-    assert set(document["components"]["securitySchemes"]) == {"session", "csrf"}
+    schemes = document["components"]["securitySchemes"]
+    assert set(schemes) == {"session", "csrf", "token"}
+    assert schemes["token"] == {**schemes["token"], "type": "http", "scheme": "bearer"}
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
@@ -86,22 +106,38 @@ def test_the_app_keeps_its_document(api: Any, contract_app: Flask, mode: Generat
         # One login per operation: an example of it may log out (later ones then run
         # anonymous, and must still keep the document) or delete the item.
         client = contract_app.test_client()
-        token = login(client, create_test_user(contract_app))
+        email = create_test_user(contract_app)
+        token = login(client, email)
         create_item(client, token)
         cookie = client.get_cookie(SESSION_COOKIE)
         assert cookie is not None
-        check_operation(operation, mode, cookie.value, token)
+        credentials = Credentials(cookie.value, token, create_api_token(contract_app, email))
+        check_operation(operation, mode, credentials)
 
 
-def check_operation(operation: Any, mode: GenerationMode, session: str, token: str) -> None:
+@dataclass(frozen=True)
+class Credentials:
+    session: str
+    csrf_token: str
+    api_token: str
+
+
+def check_operation(operation: Any, mode: GenerationMode, credentials: Credentials) -> None:
     @given(case=operation.as_strategy(generation_mode=mode))
     @bounded
     def check(case: Any) -> None:
         # The real credentials replace the generated ones, where the case has any: a case
         # that leaves them out (to see it refused) is sent without.
         sent_cookies, sent_headers = case.cookies or {}, case.headers or {}
-        cookies = {SESSION_COOKIE: session} if SESSION_COOKIE in sent_cookies else {}
-        headers = {CSRF_HEADER: token} if CSRF_HEADER in sent_headers else {}
+        cookies = {SESSION_COOKIE: credentials.session} if SESSION_COOKIE in sent_cookies else {}
+        headers = {}
+        if CSRF_HEADER in sent_headers:
+            headers[CSRF_HEADER] = credentials.csrf_token
+        if "Authorization" in sent_headers:
+            headers.update(bearer(credentials.api_token))
+        if mode is GenerationMode.POSITIVE and IDEMPOTENCY_KEY in sent_headers:
+            # A key the caller used before with another body is rightly a 422: fresh ones.
+            headers[IDEMPOTENCY_KEY] = uuid.uuid4().hex
         case.call_and_validate(cookies=cookies, headers=headers)
 
     check()

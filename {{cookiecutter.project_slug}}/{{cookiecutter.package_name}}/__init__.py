@@ -13,7 +13,7 @@ from typing import Any
 
 from apiflask import APIFlask
 
-from . import auth, downstream, items, users
+from . import api_tokens, auth, downstream, items, users
 from .context import ServiceContext
 from .core import (
     api,
@@ -25,6 +25,7 @@ from .core import (
     docs,
     errors,
     health,
+    idempotency,
 {%- if cookiecutter.background_jobs == "celery" %}
     jobs,
 {%- endif %}
@@ -33,6 +34,7 @@ from .core import (
     ratelimit,
     security,
     sessions,
+    tokens,
 )
 
 
@@ -75,6 +77,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> APIFlask:
     api.init_app(app)  # the OpenAPI document; validation errors (after sessions: cookie name)
     docs.init_app(app)  # /docs, unless API_DOCS is off
     csrf.init_app(app)  # CSRF token for session-authenticated writes
+    tokens.init_app(app)  # a dead API token is a 401 (a token request has no session)
+    idempotency.init_app(app)  # Idempotency-Key: writes safe to retry (@idempotent)
     passwords.init_app(app)  # Argon2id, hashing capped per worker
     ratelimit.init_app(app)  # limits on failed logins (login_guard)
     background.init_app(app)  # threads that carry the context
@@ -85,6 +89,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> APIFlask:
 
     # The application: copy and change these.
     auth.init_app(app)  # flask-login and /auth
+    api_tokens.init_app(app)  # API tokens: flask-login's request loader, /auth/tokens, commands
     users.init_app(app)  # create-user command
     items.init_app(app)  # the example resource
     downstream.init_app(app)  # the example of calling other services

@@ -20,10 +20,11 @@ from flask_login import (
 
 from .context import current_context
 from .core import csrf
-from .core.api import json_body
+from .core.api import SIGNED_IN, json_body
 from .core.context import SESSION_USER_KEY
 from .core.db import MAX_ID, get_db
 from .core.ratelimit import login_guard
+from .core.tokens import is_token_request
 from .models import User
 from .schemas import LoginIn, LoginOut, MeOut, UserOut
 from .users import authenticate
@@ -82,6 +83,11 @@ def refuse_remember_cookie() -> None:
         abort(400, description=f"This service issues no {name} cookie; drop it.")
 
 
+def refuse_token_requests() -> None:
+    if is_token_request(request.environ):
+        abort(400, description="A request with an API token has no session to log in or out of.")
+
+
 @bp.post("/login")
 @csrf.exempt  # there is no session to ride on yet
 @json_body(bp, LoginIn)
@@ -89,6 +95,7 @@ def refuse_remember_cookie() -> None:
 @bp.doc(responses=[400, 401, 413, 415, 429, 503])
 def login(body: LoginIn) -> LoginOut:
     """Log in: sets the session cookie and returns the CSRF token"""
+    refuse_token_requests()
     # Counted only once the body is valid, under a hash of the e-mail: no raw input is a key.
     guard = login_guard()
     guard.check(body.email)
@@ -107,7 +114,7 @@ def login(body: LoginIn) -> LoginOut:
 @bp.get("/me")
 @login_required
 @bp.output(MeOut)
-@bp.doc(security="session", responses=[400, 401, 503])
+@bp.doc(security=SIGNED_IN, responses=[400, 401, 503])
 def me() -> MeOut:
     """The logged-in user"""
     return MeOut(user=UserOut.model_validate(current_user))
@@ -118,6 +125,7 @@ def me() -> MeOut:
 @bp.doc(security=[{}, {"session": [], "csrf": []}], responses=[400, 403, 413, 503])
 def logout() -> tuple[str, int]:
     """Log out: the session is deleted"""
+    refuse_token_requests()
     logout_user()
     # An empty, modified session is deleted from the store: the old cookie is now worthless.
     session.clear()

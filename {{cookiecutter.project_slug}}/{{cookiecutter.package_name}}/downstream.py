@@ -20,8 +20,9 @@ from apiflask import APIBlueprint
 from flask import Flask, abort, current_app
 
 from .auth import login_required
+from .core.api import SIGNED_IN
 from .core.background import submit
-from .core.outgoing import http
+from .core.outgoing import service_client
 from .schemas import DownstreamOut
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def check_service(name: str, base_url: str, deadline: float) -> dict[str, Any]:
     log.info("calling downstream service", extra={"service": name})
     remaining = max(0.1, deadline - time.monotonic())
     try:
-        response = http.get(base_url.rstrip("/") + "/healthz", timeout=remaining)
+        response = service_client(name).get("/healthz", timeout=remaining)
     except httpx.TimeoutException:
         log.warning("downstream service too slow", extra={"service": name, "url": base_url})
         return {"service": name, "status": "timeout"}
@@ -49,7 +50,7 @@ def check_service(name: str, base_url: str, deadline: float) -> dict[str, Any]:
 @bp.get("/downstream")
 @login_required
 @bp.output(DownstreamOut)
-@bp.doc(security="session", responses=[400, 401, 503, 504])
+@bp.doc(security=SIGNED_IN, responses=[400, 401, 503, 504])
 def downstream() -> dict[str, Any]:
     """Ask every configured service whether it is up"""
     seconds = current_app.config["DOWNSTREAM_DEADLINE_SECONDS"]

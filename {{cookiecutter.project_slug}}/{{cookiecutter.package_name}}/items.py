@@ -23,8 +23,9 @@ from sqlalchemy import select
 
 from .auth import login_required
 from .context import current_context
-from .core.api import SESSION_WRITE, json_body
-from .core.db import MAX_ID, get_db
+from .core.api import SIGNED_IN_WRITE, json_body
+from .core.db import MAX_ID, get_db{% if cookiecutter.background_jobs == "celery" %}, on_commit{% endif %}
+from .core.idempotency import idempotent
 from .core.pagination import PageQuery, keyset_page, link_header
 from .models import Item
 from .schemas import CreatedHeaders, ItemCreate, ItemOut, ItemPage, ItemUpdate, PageHeaders
@@ -74,9 +75,10 @@ def get_item(item_id: int) -> ItemOut:
 
 @bp.post("")
 @login_required
+@idempotent
 @json_body(bp, ItemCreate)
 @bp.output(ItemOut, status_code=201, headers=CreatedHeaders)
-@bp.doc(security=SESSION_WRITE, responses=[400, 401, 403, 413, 415, 503])
+@bp.doc(security=SIGNED_IN_WRITE, responses=[400, 401, 403, 409, 413, 415, 503])
 def create_item(body: ItemCreate) -> tuple[ItemOut, int, dict[str, str]]:
     """Create an item"""
     item = Item(
@@ -84,23 +86,29 @@ def create_item(body: ItemCreate) -> tuple[ItemOut, int, dict[str, str]]:
     )
     db = get_db()
     db.add(item)
-    db.commit()
+    db.flush()  # the id, for the response; @idempotent commits the item with the response
 {%- if cookiecutter.background_jobs == "celery" %}
-    try:
-        announce_item.delay(item.id)
-    except KombuOperationalError:
-        # The item is saved; failing the request now would invite a duplicate retry.
-        log.exception("could not enqueue the item's announcement", extra={"item_id": item.id})
+    on_commit(lambda: announce(item.id))
 {%- endif %}
     location = url_for(".get_item", item_id=item.id)
     return ItemOut.for_caller(item), 201, {"Location": location}
+{%- if cookiecutter.background_jobs == "celery" %}
+
+
+def announce(item_id: int) -> None:
+    try:
+        announce_item.delay(item_id)
+    except KombuOperationalError:
+        # The item is saved; failing the request now would invite a duplicate retry.
+        log.exception("could not enqueue the item's announcement", extra={"item_id": item_id})
+{%- endif %}
 
 
 @bp.patch("/<int:item_id>")
 @login_required
 @json_body(bp, ItemUpdate)
 @bp.output(ItemOut)
-@bp.doc(security=SESSION_WRITE, responses=[400, 401, 403, 404, 413, 415, 503])
+@bp.doc(security=SIGNED_IN_WRITE, responses=[400, 401, 403, 404, 413, 415, 503])
 def update_item(item_id: int, body: ItemUpdate) -> ItemOut:
     """Change an item (its creator only)"""
     item = own_item(item_id)
@@ -113,7 +121,7 @@ def update_item(item_id: int, body: ItemUpdate) -> ItemOut:
 @bp.delete("/<int:item_id>")
 @login_required
 @bp.output({}, status_code=204)
-@bp.doc(security=SESSION_WRITE, responses=[400, 401, 403, 404, 413, 503])
+@bp.doc(security=SIGNED_IN_WRITE, responses=[400, 401, 403, 404, 413, 503])
 def delete_item(item_id: int) -> tuple[str, int]:
     """Delete an item (its creator only)"""
     db = get_db()

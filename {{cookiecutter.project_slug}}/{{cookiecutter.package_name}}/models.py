@@ -1,17 +1,19 @@
 """The tables. `Item` is the example resource: it records who created it and the
-correlation id of the request that did, the audit trail that the context makes free."""
+correlation id of the request that did, the audit trail that the context makes free.
+`ApiToken` holds the API tokens of machine callers (tokens.py)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, ForeignKey, String, inspect
+from sqlalchemy import DateTime, ForeignKey, Index, String, inspect
 {%- if cookiecutter.database == "mysql" %}
 from sqlalchemy.dialects.mysql import DATETIME
 {%- endif %}
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .core.db import Base
+from .core.tokens import NAME_MAX_LENGTH
 
 EMAIL_MAX_LENGTH = 254
 ITEM_NAME_MAX_LENGTH = 200
@@ -56,3 +58,21 @@ class Item(Base):
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     correlation_id: Mapped[str] = mapped_column(String(128), index=True)
     created_at: Mapped[datetime] = mapped_column(TIMESTAMP, default=_now)
+
+
+class ApiToken(Base):
+    """A token's SHA-256, never the token: whoever reads this table cannot call as anyone."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(TIMESTAMP, default=_now)
+    # None: the token lasts until it is revoked (deleted).
+    expires_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
+
+
+# One name per user: log lines name the token that authenticated a request.
+Index("ix_api_tokens_user_id_name", ApiToken.user_id, ApiToken.name, unique=True)

@@ -14,6 +14,8 @@ from pydantic import BaseModel, Field
 
 from .core.api import Body, Resource, Text, Timestamp, signed_in_only, unchanged
 from .core.passwords import PASSWORD_MAX_LENGTH
+from .core.tokens import LIFETIME_PATTERN
+from .core.tokens import NAME_MAX_LENGTH as TOKEN_NAME_MAX_LENGTH
 from .models import EMAIL_MAX_LENGTH, ITEM_NAME_MAX_LENGTH
 
 ItemName = Annotated[str, Text(ITEM_NAME_MAX_LENGTH)]
@@ -37,6 +39,32 @@ class LoginOut(BaseModel):
 
 class MeOut(BaseModel):
     user: UserOut
+
+
+class TokenCreate(Body):
+    name: Annotated[str, Text(TOKEN_NAME_MAX_LENGTH)] = Field(
+        description="Unique among your tokens; log lines name the token a request used."
+    )
+    expires_in: Annotated[str, Field(pattern=LIFETIME_PATTERN)] = Field(
+        default="90d", description="90d, 12h, 30m (days, hours, minutes), or never."
+    )
+
+
+class TokenOut(Resource):
+    id: int
+    name: str
+    created_at: Timestamp
+    expires_at: Timestamp | None
+
+
+class NewTokenOut(TokenOut):
+    token: str = Field(
+        description="Send it as `Authorization: Bearer <token>`. Shown once: only a hash is kept."
+    )
+
+
+class TokenList(BaseModel):
+    tokens: list[TokenOut]
 
 
 class ItemCreate(Body):

@@ -21,6 +21,7 @@ module holds the rules every body follows and the service's side of APIFlask:
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,7 +33,7 @@ from flask import Flask, Response, current_app
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from werkzeug.http import HTTP_STATUS_CODES
 
-from . import payload
+from . import idempotency, payload
 from .context import get_current_context
 from .errors import error_code, error_response
 
@@ -45,9 +46,11 @@ _CONTROL = r"\x00-\x1f\x7f-\x9f"
 _SPACE = r" \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 TEXT_PATTERN = f"^[^{_CONTROL}]*[^{_CONTROL}{_SPACE}][^{_CONTROL}]*$"
 _SIGNED_IN_ONLY = "x-signed-in-only"
-# The security requirement of a write with a session: the cookie and the CSRF token together
-# (the schemes `init_app` declares). `bp.doc(security=SESSION_WRITE)`.
-SESSION_WRITE: list[str | dict[str, list[Any]]] = [{"session": [], "csrf": []}]
+# The security requirements of a signed-in caller (the schemes `init_app` declares), either
+# one: a session, or an API token. A write with a session also needs the CSRF token; a token
+# request needs none. `bp.doc(security=SIGNED_IN_WRITE)`.
+SIGNED_IN: list[str | dict[str, list[Any]]] = [{"session": []}, {"token": []}]
+SIGNED_IN_WRITE: list[str | dict[str, list[Any]]] = [{"session": [], "csrf": []}, {"token": []}]
 
 
 @dataclass(frozen=True)
@@ -224,7 +227,44 @@ def describe_every_operation(spec: dict[Any, Any] | str) -> dict[Any, Any] | str
             )
             for response in responses.values():
                 response.setdefault("headers", {})[header] = reference
+    for path, method in idempotent_operations():
+        describe_idempotency(spec["paths"][path][method])
     return spec
+
+
+def idempotent_operations() -> Iterator[tuple[str, str]]:
+    """(OpenAPI path, method) of each view under `@idempotent`."""
+    for rule in current_app.url_map.iter_rules():
+        view = current_app.view_functions[rule.endpoint]
+        if getattr(view, idempotency.MARKER, False):
+            path = re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule.rule)
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+                yield path, method.lower()
+
+
+def describe_idempotency(operation: dict[str, Any]) -> None:
+    operation.setdefault("parameters", []).append(
+        {
+            "name": idempotency.HEADER,
+            "in": "header",
+            "required": False,
+            "description": "Makes the request safe to retry: a repeat with the same key and "
+            "the same body gets the first response again (and writes nothing); with another "
+            "body, 422; while the first is still running, 409. Scoped to the caller.",
+            "schema": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": idempotency.KEY_MAX_LENGTH,
+                "pattern": "^[\\x20-\\x7e]+$",
+            },
+        }
+    )
+    for status, response in operation["responses"].items():
+        if status.startswith("2"):
+            response["headers"][idempotency.REPLAYED_HEADER] = {
+                "description": "true: a stored response to an earlier request with this key.",
+                "schema": {"type": "string", "enum": ["true"]},
+            }
 
 
 def init_app(app: Flask) -> None:
@@ -253,6 +293,12 @@ def init_app(app: Flask) -> None:
                 "name": "X-CSRF-Token",
                 "description": "The csrf_token that POST /auth/login returns; required with "
                 "the session cookie on every request that changes something.",
+            },
+            "token": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "An API token (POST /auth/tokens, or the create-token "
+                "command), for other services: no session, no cookie, no CSRF token.",
             },
         },
     )

@@ -29,6 +29,8 @@ WEAK_SECRET_KEYS = frozenset(
 MIN_SECRET_KEY_LENGTH = 32
 # RFC 9110 token characters.
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# What an API token may look like (core/tokens.py makes them), here and from other services.
+API_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,200}")
 RATELIMIT_KEY_PREFIX = "{{ cookiecutter.package_name }}:ratelimit"
 # Health probes answer without the session store, even when a client sends a cookie, and
 # their access-log lines are DEBUG.
@@ -86,6 +88,20 @@ def _services(environ: Mapping[str, str], name: str) -> dict[str, str]:
             raise ConfigError(f"{name} names {label!r} twice")
         services[label] = url
     return services
+
+
+def _service_tokens(environ: Mapping[str, str], name: str, services: str) -> dict[str, str]:
+    """`billing=<token> ...`: the API token to send to each service `services` names."""
+    known = _services(environ, services)
+    tokens = {}
+    for entry in environ.get(name, "").replace(",", " ").split():
+        label, _, token = entry.partition("=")
+        if label not in known:
+            raise ConfigError(f"{name}: {label!r} is not a service {services} names")
+        if not API_TOKEN.fullmatch(token):
+            raise ConfigError(f"{name}: the token for {label!r} is not an API token")
+        tokens[label] = token
+    return tokens
 
 
 def _headers(environ: Mapping[str, str], name: str) -> list[str] | None:
@@ -152,6 +168,11 @@ def from_environ(environ: Mapping[str, str], instance_path: str) -> dict[str, An
         "ACCESS_LOG": _flag(environ, "ACCESS_LOG", not production),
         "BACKGROUND_THREADS": _int(environ, "BACKGROUND_THREADS", 4),
         "DOWNSTREAM_URLS": _services(environ, "DOWNSTREAM_URLS"),
+        "DOWNSTREAM_TOKENS": _service_tokens(environ, "DOWNSTREAM_TOKENS", "DOWNSTREAM_URLS"),
+        # How long a write's response is kept for a retry with the same Idempotency-Key.
+        "IDEMPOTENCY_KEY_RETENTION_SECONDS": _positive(
+            environ, "IDEMPOTENCY_KEY_RETENTION_SECONDS", 24 * 3600
+        ),
         # One deadline for all the calls of one GET /downstream.
         "DOWNSTREAM_DEADLINE_SECONDS": _positive(environ, "DOWNSTREAM_DEADLINE_SECONDS", 3),
 {%- if cookiecutter.background_jobs == "celery" %}

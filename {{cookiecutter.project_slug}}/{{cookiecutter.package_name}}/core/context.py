@@ -34,6 +34,10 @@ SESSION_USER_KEY = "user_id"
 # (which must not load the user) and for the server's access line, which is written after
 # the response, outside any context (logs.GunicornAccessFilter).
 ENVIRON_USER = "{{ cookiecutter.package_name }}.user_id"
+# How that user authenticated ("session" or "token") and, for a token, its name (never the
+# token): set beside ENVIRON_USER, read the same way.
+ENVIRON_AUTH = "{{ cookiecutter.package_name }}.auth"
+ENVIRON_TOKEN_NAME = "{{ cookiecutter.package_name }}.token_name"  # noqa: S105 (a key)
 
 
 class Context:

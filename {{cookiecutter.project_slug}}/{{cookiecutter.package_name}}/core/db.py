@@ -38,6 +38,7 @@ from .context import with_correlation_id
 from .errors import register_unavailable
 
 _G_KEY = "db_session"
+_ON_COMMIT = "on_commit"
 # The revisions are the application's: they live beside the models, not in core/.
 MIGRATIONS = Path(__file__).parents[1] / "migrations"
 # Primary keys of the shipped schema are 32-bit: a larger id names no row, and is not worth
@@ -194,6 +195,22 @@ def get_db() -> Session:
         session = get_database().sessionmaker()
         setattr(g, _G_KEY, session)
     return session
+
+
+def on_commit(callback: Callable[[], None]) -> None:
+    """Run `callback` once the transaction of `get_db()` commits, and never if it rolls back
+    (Django's `transaction.on_commit`): a job enqueued before the commit could run before
+    its row exists, or for a row that never will."""
+    get_db().info.setdefault(_ON_COMMIT, []).append(callback)
+
+
+def _run_on_commit(session: Session) -> None:
+    for callback in session.info.pop(_ON_COMMIT, []):
+        callback()
+
+
+def _drop_on_commit(session: Session) -> None:
+    session.info.pop(_ON_COMMIT, None)
 
 
 def teardown_db(error: BaseException | None = None) -> None:
@@ -359,11 +376,11 @@ def downgrade_db_command(revision: str) -> None:
 
 def init_app(app: Flask) -> None:
     engine = create_db_engine(app.config["DATABASE_URL"], app.config["DATABASE_POOL_SIZE"])
-    app.extensions[_EXTENSION] = Database(
-        engine=engine,
-        # expire_on_commit=False keeps loaded objects (current_user) usable after a commit.
-        sessionmaker=sessionmaker(engine, expire_on_commit=False),
-    )
+    # expire_on_commit=False keeps loaded objects (current_user) usable after a commit.
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    event.listen(sessions, "after_commit", _run_on_commit)
+    event.listen(sessions, "after_rollback", _drop_on_commit)
+    app.extensions[_EXTENSION] = Database(engine=engine, sessionmaker=sessions)
     app.teardown_appcontext(teardown_db)
     app.cli.add_command(init_db_command)
     app.cli.add_command(upgrade_db_command)

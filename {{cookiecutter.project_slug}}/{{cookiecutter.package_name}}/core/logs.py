@@ -11,28 +11,32 @@ import sys
 import time
 from typing import IO
 
-from flask import Flask, Response, g, has_app_context, request
+from flask import Flask, Response, g, has_app_context, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 
 from .config import PROBE_PATHS
-from .context import ENVIRON_USER, get_current_context
+from .context import ENVIRON_AUTH, ENVIRON_TOKEN_NAME, ENVIRON_USER, get_current_context
 
 _HANDLER_NAME = "{{ cookiecutter.package_name }}.json"
 access_log = logging.getLogger("{{ cookiecutter.package_name }}.access")
 
 
 class ContextFilter(logging.Filter):
-    """Adds `correlation_id` and `user_id` to every record emitted inside a context."""
+    """Adds `correlation_id`, `user_id`, and how that user authenticated (`auth`: session or
+    token, and `token_name`) to every record emitted inside a context."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         # Keep what a record brought itself (gunicorn's access log, see below).
-        record.__dict__.setdefault("correlation_id", None)
-        record.__dict__.setdefault("user_id", None)
+        for field in ("correlation_id", "user_id", "auth", "token_name"):
+            record.__dict__.setdefault(field, None)
         if has_app_context():
             try:
                 context = get_current_context()
                 record.correlation_id = context.correlation_id
-                record.user_id = context.known_user_id()
+                user_id = record.user_id = context.known_user_id()
+                if has_request_context() and user_id is not None:
+                    record.auth = request.environ.get(ENVIRON_AUTH)
+                    record.token_name = request.environ.get(ENVIRON_TOKEN_NAME)
             except Exception:  # a log line must never fail the work that writes it
                 logging.getLogger(__name__).debug("context unavailable", exc_info=True)
         return True
@@ -54,6 +58,8 @@ class GunicornAccessFilter(logging.Filter):
         correlation_id = atoms.get(self.atom)
         record.correlation_id = correlation_id if correlation_id not in (None, "-") else None
         record.user_id = atoms.get("{" + ENVIRON_USER + "}e")
+        record.auth = atoms.get("{" + ENVIRON_AUTH + "}e")
+        record.token_name = atoms.get("{" + ENVIRON_TOKEN_NAME + "}e")
         record.method = atoms.get("m")
         record.path = atoms.get("U")
         record.status = atoms.get("s")

@@ -40,8 +40,9 @@ from redis.retry import Retry
 {%- endif %}
 
 from .config import PROBE_PATHS
-from .context import ENVIRON_USER, SESSION_USER_KEY{% if cookiecutter.session_store == "filesystem" %}, with_correlation_id{% endif %}
+from .context import ENVIRON_AUTH, ENVIRON_USER, SESSION_USER_KEY{% if cookiecutter.session_store == "filesystem" %}, with_correlation_id{% endif %}
 from .errors import register_unavailable
+from .tokens import is_token_request
 
 # Where open_session leaves a store failure for refuse_without_session.
 ENVIRON_STORE_ERROR = "{{ cookiecutter.package_name }}.session_store_error"
@@ -52,8 +53,10 @@ class ServiceSessions:
     """What this service adds to Flask-Session's interface, whatever the store."""
 
     def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
-        if request.path in PROBE_PATHS:
-            # A probe answers even when the store is down or a client sends a cookie.
+        if request.path in PROBE_PATHS or is_token_request(request.environ):
+            # A probe answers even when the store is down or a client sends a cookie. A token
+            # request is authenticated by its token alone: its session, if it sent a cookie,
+            # is neither read nor written, and it gets no cookie (core/tokens.py).
             return self.make_null_session(app)  # type: ignore[attr-defined,no-any-return]
         try:
             session = super().open_session(app, request)  # type: ignore[misc]
@@ -64,7 +67,10 @@ class ServiceSessions:
             request.environ[ENVIRON_STORE_ERROR] = error
             return self.make_null_session(app)  # type: ignore[attr-defined,no-any-return]
         # Who the request arrived as, for log lines and the server's access line.
-        request.environ[ENVIRON_USER] = session.get(SESSION_USER_KEY)
+        user_id = session.get(SESSION_USER_KEY)
+        request.environ[ENVIRON_USER] = user_id
+        if user_id is not None:
+            request.environ[ENVIRON_AUTH] = "session"
         return session  # type: ignore[no-any-return]
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:

@@ -9,7 +9,8 @@ from alembic import context
 from alembic.operations import ops
 from sqlalchemy import Connection
 
-# models is imported for its side effect: it registers the tables on Base.metadata.
+# Imported for their side effect: models (and core.idempotency, which the package imports)
+# register their tables on Base.metadata.
 from {{ cookiecutter.package_name }} import create_app, models  # noqa: F401
 from {{ cookiecutter.package_name }}.core.db import Base, get_database
 

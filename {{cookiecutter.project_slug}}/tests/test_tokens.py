@@ -1,0 +1,175 @@
+"""API tokens: the callers that are other services. A token request is authenticated by its
+token alone (flask-login's request loader), needs no CSRF token, never opens a session and
+gets no cookie; a dead token is refused from the next request on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+
+from {{ cookiecutter.package_name }}.core.db import get_db
+from {{ cookiecutter.package_name }}.core.tokens import PREFIX, token_digest
+from {{ cookiecutter.package_name }}.models import ApiToken
+
+from .helpers import (
+    CSRF_HEADER,
+    HEADER,
+    SESSION_COOKIE,
+    bearer,
+    count_session_store,
+    create_api_token,
+    create_test_user,
+    login,
+)
+
+Records = Callable[[], list[dict[str, Any]]]
+
+
+def test_a_token_authenticates_like_a_session(
+    app: Flask, client: FlaskClient, user_email: str
+) -> None:
+    token = create_api_token(app, user_email, "billing")
+    me = client.get("/auth/me", headers=bearer(token))
+    assert me.status_code == 200 and me.json["user"]["email"] == user_email  # type: ignore[index]
+    # A write needs no CSRF token: no browser can be made to send the header.
+    created = client.post("/items", json={"name": "by token"}, headers=bearer(token))
+    assert created.status_code == 201, created.json
+    assert created.json["created_by"] == me.json["user"]["id"]  # type: ignore[index]
+
+
+def test_a_token_request_never_touches_a_session_and_gets_no_cookie(
+    app: Flask, client: FlaskClient, user_email: str
+) -> None:
+    token = create_api_token(app, user_email)
+    login(client, create_test_user(app))  # a session of someone else, cookie in the jar
+    with count_session_store(app) as calls:
+        response = client.post("/items", json={"name": "x"}, headers=bearer(token))
+        me = client.get("/auth/me", headers=bearer(token))
+    assert response.status_code == 201, response.json
+    assert me.json["user"]["email"] == user_email  # type: ignore[index]  # the token's user
+    assert (calls.reads, calls.writes) == (0, 0)
+    assert "Set-Cookie" not in response.headers and "Set-Cookie" not in me.headers
+    # The session is still there for the browser that owns it.
+    assert client.get("/auth/me").status_code == 200
+
+
+def test_log_lines_say_how_the_caller_authenticated(
+    app: Flask, client: FlaskClient, user_email: str, log_records: Records
+) -> None:
+    token = create_api_token(app, user_email, "nightly-export")
+    client.get("/auth/me", headers={**bearer(token), HEADER: "token-call"})
+    csrf_token = login(client, user_email)
+    client.post("/items", json={"name": "x"}, headers={CSRF_HEADER: csrf_token, HEADER: "s-call"})
+    access = {r["correlation_id"]: r for r in log_records() if r["logger"].endswith(".access")}
+    assert access["token-call"]["auth"] == "token"
+    assert access["token-call"]["token_name"] == "nightly-export"
+    assert access["s-call"]["auth"] == "session" and access["s-call"]["token_name"] is None
+    assert all(token not in str(record) for record in log_records())
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    ["Bearer ", "Bearer not-a-token", f"Bearer {PREFIX}unknown", "bearer a b", "Bearer \u00e9"],
+)
+def test_a_bad_token_is_a_401_even_where_no_login_is_needed(
+    client: FlaskClient, authorization: str
+) -> None:
+    response = client.get("/items", headers={"Authorization": authorization})
+    assert response.status_code == 401 and response.json["error"] == "unauthorized"  # type: ignore[index]
+    assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+
+
+def test_other_authorization_schemes_are_not_tokens(client: FlaskClient) -> None:
+    assert client.get("/items", headers={"Authorization": "Basic dXNlcjpwdw=="}).status_code == 200
+
+
+def test_revoked_and_expired_tokens_are_refused_from_the_next_request(
+    app: Flask, client: FlaskClient, user_email: str
+) -> None:
+    runner = app.test_cli_runner()
+    token = create_api_token(app, user_email, "short-lived")
+    assert client.get("/auth/me", headers=bearer(token)).status_code == 200
+    with app.app_context():
+        get_db().execute(
+            update(ApiToken).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+        get_db().commit()
+    assert client.get("/auth/me", headers=bearer(token)).status_code == 401
+    revoked = create_api_token(app, user_email, "revoked")
+    assert client.get("/auth/me", headers=bearer(revoked)).status_code == 200
+    result = runner.invoke(args=["revoke-token", user_email, "--name", "revoked"])
+    assert result.exit_code == 0, result.output
+    assert client.get("/auth/me", headers=bearer(revoked)).status_code == 401
+
+
+def test_token_requests_cannot_log_in_or_out(
+    app: Flask, client: FlaskClient, user_email: str
+) -> None:
+    token = create_api_token(app, user_email)
+    body = {"email": user_email, "password": "whatever"}
+    assert client.post("/auth/login", json=body, headers=bearer(token)).status_code == 400
+    assert client.post("/auth/logout", headers=bearer(token)).status_code == 400
+    assert client.get_cookie(SESSION_COOKIE) is None
+
+
+def test_the_commands(app: Flask, user_email: str) -> None:
+    runner = app.test_cli_runner()
+    args = ["create-token", user_email, "--name", "ci", "--expires-in", "12h"]
+    created = runner.invoke(args=args)
+    assert created.exit_code == 0, created.output
+    token = created.stdout.strip()
+    assert token.startswith(PREFIX) and len(token) == len(PREFIX) + 43
+    with app.app_context():
+        record = get_db().scalar(select(ApiToken).where(ApiToken.name == "ci"))
+        assert record is not None and record.token_hash == token_digest(token)
+        stored = " ".join(str(value) for value in vars(record).values())
+        assert token not in stored  # only the hash is kept
+    listed = runner.invoke(args=["list-tokens", user_email])
+    assert "\tci\texpires " in listed.output and token not in listed.output
+    again = runner.invoke(args=["create-token", user_email, "--name", "ci"])
+    assert again.exit_code == 1 and "already has a token named 'ci'" in again.output
+    for bad in (["--expires-in", "soon"], ["--expires-in", "0d"], ["--name", "\x00"]):
+        args = ["create-token", user_email, "--name", "x", *bad]
+        result = runner.invoke(args=args)
+        assert result.exit_code == 2, (bad, result.output)
+    unknown = runner.invoke(args=["create-token", "nobody@example.com", "--name", "x"])
+    assert unknown.exit_code == 1 and "no user" in unknown.output
+    gone = runner.invoke(args=["revoke-token", user_email, "--name", "absent"])
+    assert gone.exit_code == 1
+
+
+def test_owners_manage_their_tokens_through_the_api(app: Flask, user_email: str) -> None:
+    client = app.test_client()
+    csrf_token = login(client, user_email)
+    headers = {CSRF_HEADER: csrf_token}
+    created = client.post("/auth/tokens", json={"name": "deploy"}, headers=headers)
+    assert created.status_code == 201, created.json
+    token = created.json["token"]  # type: ignore[index]
+    expires = datetime.fromisoformat(created.json["expires_at"])  # type: ignore[index]
+    assert timedelta(days=89) < expires - datetime.now(UTC) <= timedelta(days=90)
+    duplicate = client.post("/auth/tokens", json={"name": "deploy"}, headers=headers)
+    assert duplicate.status_code == 409
+    forever = client.post(
+        "/auth/tokens", json={"name": "forever", "expires_in": "never"}, headers=headers
+    )
+    assert forever.json["expires_at"] is None  # type: ignore[index]
+    listing = client.get("/auth/tokens").json["tokens"]  # type: ignore[index]
+    assert [t["name"] for t in listing] == ["deploy", "forever"]
+    assert all("token" not in t for t in listing)
+    # Another user sees none of them and cannot revoke them.
+    other = app.test_client()
+    other_csrf = login(other, create_test_user(app))
+    assert other.get("/auth/tokens").json["tokens"] == []  # type: ignore[index]
+    token_id = listing[0]["id"]
+    refused = other.delete(f"/auth/tokens/{token_id}", headers={CSRF_HEADER: other_csrf})
+    assert refused.status_code == 404
+    # A token may revoke itself; then it is dead.
+    assert client.get("/auth/me", headers=bearer(token)).status_code == 200
+    assert other.delete(f"/auth/tokens/{token_id}", headers=bearer(token)).status_code == 204
+    assert client.get("/auth/me", headers=bearer(token)).status_code == 401

@@ -1,0 +1,194 @@
+"""API tokens: the callers that are other services. A token authenticates a request through
+flask-login's request loader, so `current_user` and `current_context.user_id` are the token's
+owner, exactly as with a session. What a token is and what a token request may not do is in
+core/tokens.py; here are whose tokens they are, the `create-token`, `list-tokens` and
+`revoke-token` commands, and `/auth/tokens`, where a user manages their own.
+
+Every check reads the database: a revoked (deleted) or expired token is refused from the
+next request on, by every worker and instance, with nothing cached to outlive it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import click
+from apiflask import APIBlueprint
+from flask import Flask, Request, abort
+from flask_login import current_user
+from pydantic import ValidationError
+from sqlalchemy import delete, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from .auth import login_manager, login_required
+from .context import current_context
+from .core.api import SIGNED_IN, SIGNED_IN_WRITE, json_body
+from .core.context import with_correlation_id
+from .core.db import MAX_ID, get_db
+from .core.tokens import (
+    lifetime,
+    mark_token_request,
+    new_token,
+    presented_token,
+    token_digest,
+)
+from .models import ApiToken, User
+from .schemas import NewTokenOut, TokenCreate, TokenList, TokenOut
+from .users import normalize_email
+
+bp = APIBlueprint("tokens", __name__, url_prefix="/auth/tokens")
+
+
+class TokenNameTakenError(ValueError):
+    pass
+
+
+def create_token(user: User, name: str, lifetime: timedelta | None) -> tuple[str, ApiToken]:
+    """A new token for `user`: the token itself (shown once, never stored) and its record."""
+    token = new_token()
+    expires_at = datetime.now(UTC) + lifetime if lifetime is not None else None
+    record = ApiToken(
+        user_id=user.id, name=name, token_hash=token_digest(token), expires_at=expires_at
+    )
+    db = get_db()
+    db.add(record)
+    try:
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+        raise TokenNameTakenError(name) from None
+    return token, record
+
+
+def load_user_from_token(request: Request) -> User | None:
+    """flask-login's request loader: the owner of a live token, or None."""
+    token = presented_token(request.environ)
+    if token is None:
+        return None
+    live = select(User, ApiToken.name).join(ApiToken, ApiToken.user_id == User.id)
+    live = live.where(
+        ApiToken.token_hash == token_digest(token),
+        or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > datetime.now(UTC)),
+    )
+    found = get_db().execute(live).first()
+    if found is None:
+        return None
+    user, name = found
+    mark_token_request(user.get_id(), name)
+    current_context.identify(user.get_id())
+    return user
+
+
+@bp.get("")
+@login_required
+@bp.output(TokenList)
+@bp.doc(security=SIGNED_IN, responses=[400, 401, 503])
+def list_tokens() -> TokenList:
+    """Your API tokens (never the tokens themselves)"""
+    records = get_db().scalars(
+        select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id)
+    )
+    return TokenList(tokens=[TokenOut.model_validate(record) for record in records])
+
+
+@bp.post("")
+@login_required
+@json_body(bp, TokenCreate)
+@bp.output(NewTokenOut, status_code=201)
+@bp.doc(security=SIGNED_IN_WRITE, responses=[400, 401, 403, 409, 413, 415, 503])
+def create_token_view(body: TokenCreate) -> tuple[NewTokenOut, int]:
+    """Create an API token for yourself; the response is the only time it is shown"""
+    try:
+        token, record = create_token(current_user, body.name, lifetime(body.expires_in))
+    except TokenNameTakenError:
+        abort(409, description=f"You already have a token named {body.name!r}.")
+    return NewTokenOut(**TokenOut.model_validate(record).model_dump(), token=token), 201
+
+
+@bp.delete("/<int:token_id>")
+@login_required
+@bp.output({}, status_code=204)
+@bp.doc(security=SIGNED_IN_WRITE, responses=[400, 401, 403, 404, 413, 503])
+def revoke_token_view(token_id: int) -> tuple[str, int]:
+    """Revoke one of your API tokens: refused from the next request on"""
+    db = get_db()
+    revoked = db.execute(
+        delete(ApiToken).where(
+            ApiToken.id == min(token_id, MAX_ID), ApiToken.user_id == current_user.id
+        )
+    )
+    if revoked.rowcount != 1:  # type: ignore[attr-defined]
+        abort(404, description="You have no such token.")
+    db.commit()
+    return "", 204
+
+
+def find_user(email: str) -> User:
+    user = get_db().scalar(select(User).where(User.email == normalize_email(email)))
+    if user is None:
+        raise click.ClickException(f"There is no user with e-mail {email}.")
+    return user
+
+
+@click.command("create-token")
+@with_correlation_id
+@click.argument("email")
+@click.option("--name", required=True, help="Unique among the user's tokens, e.g. billing.")
+@click.option("--expires-in", default="90d", show_default=True, help="90d, 12h, 30m or never.")
+def create_token_command(email: str, name: str, expires_in: str) -> None:
+    """Create an API token for the user EMAIL and print it (only a hash is kept)."""
+    try:  # the API's rules
+        TokenCreate.model_validate({"name": name, "expires_in": expires_in})
+    except ValidationError as error:
+        problem = error.errors()[0]
+        option = "--" + str(problem["loc"][0]).replace("_", "-")
+        raise click.BadParameter(problem["msg"], param_hint=option) from None
+    try:
+        token, record = create_token(find_user(email), name, lifetime(expires_in))
+    except TokenNameTakenError:
+        raise click.ClickException(f"{email} already has a token named {name!r}.") from None
+    expires = record.expires_at.isoformat() if record.expires_at else "never"
+    click.echo(f"Created token {name!r} for {email}, expires: {expires}. Shown once:", err=True)
+    click.echo(token)
+
+
+@click.command("list-tokens")
+@with_correlation_id
+@click.argument("email", required=False)
+def list_tokens_command(email: str | None) -> None:
+    """List the API tokens (of EMAIL, or of everyone): names and dates, never the tokens."""
+    query = select(ApiToken, User.email).join(User).order_by(User.email, ApiToken.name)
+    if email is not None:
+        query = query.where(User.id == find_user(email).id)
+    now = datetime.now(UTC)
+    for record, owner in get_db().execute(query):
+        expires_at = record.expires_at
+        if expires_at is not None and expires_at.tzinfo is None:  # SQLite keeps no zone
+            expires_at = expires_at.replace(tzinfo=UTC)
+        state = "never expires" if expires_at is None else f"expires {expires_at.isoformat()}"
+        if expires_at is not None and expires_at <= now:
+            state = f"expired {expires_at.isoformat()}"
+        click.echo(f"{record.id}\t{owner}\t{record.name}\t{state}")
+
+
+@click.command("revoke-token")
+@with_correlation_id
+@click.argument("email")
+@click.option("--name", required=True, help="The token's name (list-tokens shows them).")
+def revoke_token_command(email: str, name: str) -> None:
+    """Revoke the API token NAME of the user EMAIL: refused from the next request on."""
+    db = get_db()
+    revoked = db.execute(
+        delete(ApiToken).where(ApiToken.user_id == find_user(email).id, ApiToken.name == name)
+    )
+    if revoked.rowcount != 1:  # type: ignore[attr-defined]
+        raise click.ClickException(f"{email} has no token named {name!r}.")
+    db.commit()
+    click.echo(f"Revoked token {name!r} of {email}.")
+
+
+def init_app(app: Flask) -> None:
+    login_manager.request_loader(load_user_from_token)
+    app.register_blueprint(bp)
+    for command in (create_token_command, list_tokens_command, revoke_token_command):
+        app.cli.add_command(command)
