@@ -6,23 +6,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, inspect
-{%- if cookiecutter.database == "mysql" %}
-from sqlalchemy.dialects.mysql import DATETIME
-{%- endif %}
+from sqlalchemy import ForeignKey, Index, String, inspect
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .core.db import Base
+from .core.db import TIMESTAMP, Base
 from .core.tokens import NAME_MAX_LENGTH
 
 EMAIL_MAX_LENGTH = 254
 ITEM_NAME_MAX_LENGTH = 200
-{%- if cookiecutter.database == "mysql" %}
-# MySQL drops fractions of a second unless the column keeps them.
-TIMESTAMP = DateTime(timezone=True).with_variant(DATETIME(fsp=6), "mysql")
-{%- else %}
-TIMESTAMP = DateTime(timezone=True)
-{%- endif %}
 
 
 def _now() -> datetime:

@@ -26,7 +26,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError as AlembicCommandError
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, MetaData, create_engine, event, exc, text
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, exc, text
+{%- if cookiecutter.database == "mysql" %}
+from sqlalchemy.dialects.mysql import DATETIME
+{%- endif %}
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from werkzeug.local import LocalProxy
@@ -54,6 +57,16 @@ HINT = ". Is the server running, and does DATABASE_URL (in .env) name it right?"
 {%- if cookiecutter.database != "sqlite" %}
 # A connection idle in the pool for longer is pinged before use (_ping_if_idle).
 IDLE_PING_SECONDS = 30.0
+{%- endif %}
+
+
+{%- if cookiecutter.database == "mysql" %}
+# Timestamps with their time zone; MySQL drops fractions of a second unless the column keeps
+# them.
+TIMESTAMP = DateTime(timezone=True).with_variant(DATETIME(fsp=6), "mysql")
+{%- else %}
+# Timestamps with their time zone.
+TIMESTAMP = DateTime(timezone=True)
 {%- endif %}
 
 

@@ -36,16 +36,16 @@ from typing import Any, TypeVar, cast
 
 import click
 from flask import Flask, Response, abort, current_app, make_response, request
-from sqlalchemy import DateTime, Integer, LargeBinary, String, delete{% if cookiecutter.database != "sqlite" %}, text{% endif %}
+from sqlalchemy import Integer, LargeBinary, String, delete{% if cookiecutter.database != "sqlite" %}, text{% endif %}
 {%- if cookiecutter.database == "mysql" %}
-from sqlalchemy.dialects.mysql import DATETIME, MEDIUMBLOB
+from sqlalchemy.dialects.mysql import MEDIUMBLOB
 {%- endif %}
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from . import payload
 from .context import get_current_context, with_correlation_id
-from .db import Base, get_db
+from .db import TIMESTAMP, Base, get_db
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -54,11 +54,9 @@ KEY_MAX_LENGTH = 255
 MARKER = "idempotent"
 View = TypeVar("View", bound=Callable[..., Any])
 {%- if cookiecutter.database == "mysql" %}
-TIMESTAMP = DateTime(timezone=True).with_variant(DATETIME(fsp=6), "mysql")
 # MySQL's BLOB holds 64 KiB; MEDIUMBLOB 16 MiB.
 BODY = LargeBinary().with_variant(MEDIUMBLOB(), "mysql")
 {%- else %}
-TIMESTAMP = DateTime(timezone=True)
 BODY = LargeBinary()
 {%- endif %}
 
