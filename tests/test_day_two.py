@@ -94,7 +94,7 @@ def follow_the_guide(project: Path, package: str, venv: Path, env: dict[str, str
     assert "failed" not in result.stdout.splitlines()[-1]
     assert (project / "tests" / "test_notes.py").exists()
     versions = project / package / "migrations" / "versions"
-    written = [p for p in versions.glob("*.py") if p.name != "0001_initial.py"]
+    written = [p for p in versions.glob("*.py") if not p.name.startswith(("0001_", "0002_"))]
     assert len(written) == 1, sorted(p.name for p in versions.iterdir())
     assert re.fullmatch(r"\d{4}_\d{2}_\d{2}_[0-9a-f]{12}_add_notes\.py", written[0].name)
     assert "create_table" in written[0].read_text()

@@ -102,7 +102,7 @@ with app.app_context():
     client = service_client("service-a")
     for n in range(int(sys.argv[2])):
         response = send_with_retries(
-            client, "POST", "/items", json={{"name": f"order-{{n}}"}}, attempts=40
+            client, "POST", "/items", json={{"name": f"order-{{n}}"}}, deadline=120
         )
         print(json.dumps({{"order": n, "status": response.status_code,
                           "id": response.json().get("id")}}), flush=True)

@@ -74,6 +74,8 @@ def test_writes_are_retried_with_one_key_until_they_land(
     assert response.status_code == 201
     keys = {headers["Idempotency-Key"] for headers in handler.seen}
     assert len(handler.seen) == 4 and len(keys) == 1
+    (key,) = keys
+    assert key.startswith('"') and key.endswith('"')  # a Structured Fields string
 
 
 def test_a_service_that_is_down_is_retried_then_reported(
@@ -81,20 +83,34 @@ def test_a_service_that_is_down_is_retried_then_reported(
 ) -> None:
     app = app_factory(DOWNSTREAM_URLS={"down": "http://127.0.0.1:1"})  # nothing listens there
     with app.app_context(), pytest.raises(httpx.ConnectError):
-        send_with_retries(service_client("down"), "POST", "/x", attempts=3, first_delay=0.01)
+        send_with_retries(service_client("down"), "POST", "/x", deadline=0.3, first_delay=0.01)
 
 
-def test_reads_get_no_key_and_the_last_answer_is_returned(
+def test_reads_get_no_key_and_the_last_answer_is_returned_at_the_deadline(
     app_factory: Callable[..., Flask], scripted: tuple[str, type[ScriptedHandler]]
 ) -> None:
     url, handler = scripted
-    handler.script = [503, 503]
+    handler.script = [503] * 1000
     app = app_factory(DOWNSTREAM_URLS={"billing": url})
     with app.app_context():
         client = service_client("billing")
-        response = send_with_retries(client, "GET", "/x", attempts=2, first_delay=0.01)
-    assert response.status_code == 503
+        response = send_with_retries(client, "GET", "/x", deadline=0.3, first_delay=0.01)
+    assert response.status_code == 503 and len(handler.seen) > 1
     assert all("Idempotency-Key" not in headers for headers in handler.seen)
+
+
+def test_a_conflict_is_retried_for_writes_only(
+    app_factory: Callable[..., Flask], scripted: tuple[str, type[ScriptedHandler]]
+) -> None:
+    """A 409 to a write with a key means "still running"; to a read, it is the answer."""
+    url, handler = scripted
+    handler.script = [409]
+    app = app_factory(DOWNSTREAM_URLS={"billing": url})
+    with app.app_context():
+        client = service_client("billing")
+        assert send_with_retries(client, "GET", "/x", first_delay=0.01).status_code == 409
+        handler.script = [409]
+        assert send_with_retries(client, "POST", "/x", first_delay=0.01).status_code == 201
 
 
 @pytest.mark.parametrize(

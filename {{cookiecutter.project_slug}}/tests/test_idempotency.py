@@ -68,6 +68,14 @@ def test_the_same_key_with_another_body_is_a_422(
     assert count(app, Item) == 1
 
 
+def test_keys_are_exact_text(app: Flask, client: FlaskClient, token: str) -> None:
+    """Whatever the database's default collation: "ABC" is another key than "abc"."""
+    assert create(client, token, "abc").status_code == 201  # type: ignore[attr-defined]
+    upper = create(client, token, "ABC")
+    assert upper.status_code == 201 and REPLAYED_HEADER not in upper.headers  # type: ignore[attr-defined]
+    assert count(app, Item) == 2
+
+
 def test_keys_are_scoped_to_the_caller(app: Flask, client: FlaskClient, token: str) -> None:
     other = create_api_token(app, create_test_user(app))
     assert create(client, token, "shared").status_code == 201  # type: ignore[attr-defined]
@@ -85,7 +93,7 @@ def test_sessions_use_keys_too_and_no_key_means_no_replay(app: Flask, user_email
     assert count(app, Item) == 3
 
 
-@pytest.mark.parametrize("key", ["", "x" * 256, "caf\u00e9", "tab\there"])
+@pytest.mark.parametrize("key", ["", "x" * 256, "caf\u00e9", "tab\there", " padded "])
 def test_a_malformed_key_is_a_400(client: FlaskClient, token: str, key: str) -> None:
     response = create(client, token, key)
     assert response.status_code == 400, response.json  # type: ignore[attr-defined]
@@ -168,11 +176,19 @@ def test_prune_removes_keys_past_their_retention(
             .values(created_at=datetime.now(UTC) - timedelta(days=2))
         )
         get_db().commit()
+    # Past its retention a key is new again, pruned or not.
+    fresh = create(client, token, "old")
+    assert fresh.status_code == 201 and REPLAYED_HEADER not in fresh.headers  # type: ignore[attr-defined]
+    with app.app_context():
+        get_db().execute(
+            update(StoredResponse)
+            .where(StoredResponse.key == "old")
+            .values(created_at=datetime.now(UTC) - timedelta(days=2))
+        )
+        get_db().commit()
     result = app.test_cli_runner().invoke(args=["prune-idempotency-keys"])
     assert "Removed 1 expired" in result.output
     assert count(app, StoredResponse) == 1
-    # A pruned key is a new key.
-    assert REPLAYED_HEADER not in create(client, token, "old").headers  # type: ignore[attr-defined]
 
 
 def test_the_document_describes_the_header(client: FlaskClient) -> None:

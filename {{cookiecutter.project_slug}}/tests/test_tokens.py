@@ -169,7 +169,29 @@ def test_owners_manage_their_tokens_through_the_api(app: Flask, user_email: str)
     token_id = listing[0]["id"]
     refused = other.delete(f"/auth/tokens/{token_id}", headers={CSRF_HEADER: other_csrf})
     assert refused.status_code == 404
-    # A token may revoke itself; then it is dead.
+    # Revoked, it is dead from the next request on.
     assert client.get("/auth/me", headers=bearer(token)).status_code == 200
-    assert other.delete(f"/auth/tokens/{token_id}", headers=bearer(token)).status_code == 204
+    assert client.delete(f"/auth/tokens/{token_id}", headers=headers).status_code == 204
     assert client.get("/auth/me", headers=bearer(token)).status_code == 401
+
+
+def test_a_token_can_neither_make_nor_revoke_tokens(
+    app: Flask, client: FlaskClient, user_email: str
+) -> None:
+    """A leaked token must not outlive its revocation by minting another."""
+    token = create_api_token(app, user_email, "leaked")
+    made = client.post("/auth/tokens", json={"name": "spare"}, headers=bearer(token))
+    assert made.status_code == 403
+    with app.app_context():
+        (token_id,) = get_db().scalars(select(ApiToken.id))
+    assert client.delete(f"/auth/tokens/{token_id}", headers=bearer(token)).status_code == 403
+    assert client.get("/auth/tokens", headers=bearer(token)).status_code == 200
+
+
+def test_a_remember_cookie_beside_a_token_is_refused_as_everywhere(
+    app: Flask, client: FlaskClient, user_email: str
+) -> None:
+    token = create_api_token(app, user_email)
+    client.set_cookie(app.config["REMEMBER_COOKIE_NAME"], "caf\u00e9|forged")
+    response = client.get("/auth/me", headers=bearer(token))
+    assert response.status_code == 400, response.json

@@ -2,7 +2,9 @@
 flask-login's request loader, so `current_user` and `current_context.user_id` are the token's
 owner, exactly as with a session. What a token is and what a token request may not do is in
 core/tokens.py; here are whose tokens they are, the `create-token`, `list-tokens` and
-`revoke-token` commands, and `/auth/tokens`, where a user manages their own.
+`revoke-token` commands, and `/auth/tokens`, where a signed-in user manages their own
+(with a session: a token cannot make or revoke tokens, so a leaked one cannot outlive its
+revocation by minting another).
 
 Every check reads the database: a revoked (deleted) or expired token is refused from the
 next request on, by every worker and instance, with nothing cached to outlive it.
@@ -14,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 from apiflask import APIBlueprint
-from flask import Flask, Request, abort
+from flask import Flask, Request, abort, request
 from flask_login import current_user
 from pydantic import ValidationError
 from sqlalchemy import delete, or_, select
@@ -22,14 +24,16 @@ from sqlalchemy.exc import IntegrityError
 
 from .auth import login_manager, login_required
 from .context import current_context
-from .core.api import SIGNED_IN, SIGNED_IN_WRITE, json_body
+from .core.api import SESSION_WRITE, SIGNED_IN, json_body
 from .core.context import with_correlation_id
 from .core.db import MAX_ID, get_db
 from .core.tokens import (
+    is_token_request,
     lifetime,
     mark_token_request,
     new_token,
     presented_token,
+    refuse_dead_tokens,
     token_digest,
 )
 from .models import ApiToken, User
@@ -95,9 +99,10 @@ def list_tokens() -> TokenList:
 @login_required
 @json_body(bp, TokenCreate)
 @bp.output(NewTokenOut, status_code=201)
-@bp.doc(security=SIGNED_IN_WRITE, responses=[400, 401, 403, 409, 413, 415, 503])
+@bp.doc(security=SESSION_WRITE, responses=[400, 401, 403, 409, 413, 415, 503])
 def create_token_view(body: TokenCreate) -> tuple[NewTokenOut, int]:
     """Create an API token for yourself; the response is the only time it is shown"""
+    refuse_token_requests()
     try:
         token, record = create_token(current_user, body.name, lifetime(body.expires_in))
     except TokenNameTakenError:
@@ -108,9 +113,10 @@ def create_token_view(body: TokenCreate) -> tuple[NewTokenOut, int]:
 @bp.delete("/<int:token_id>")
 @login_required
 @bp.output({}, status_code=204)
-@bp.doc(security=SIGNED_IN_WRITE, responses=[400, 401, 403, 404, 413, 503])
+@bp.doc(security=SESSION_WRITE, responses=[400, 401, 403, 404, 413, 503])
 def revoke_token_view(token_id: int) -> tuple[str, int]:
     """Revoke one of your API tokens: refused from the next request on"""
+    refuse_token_requests()
     db = get_db()
     revoked = db.execute(
         delete(ApiToken).where(
@@ -187,8 +193,15 @@ def revoke_token_command(email: str, name: str) -> None:
     click.echo(f"Revoked token {name!r} of {email}.")
 
 
+def refuse_token_requests() -> None:
+    if is_token_request(request.environ):
+        abort(403, description="Tokens are made and revoked with a session, not a token.")
+
+
 def init_app(app: Flask) -> None:
     login_manager.request_loader(load_user_from_token)
+    # After auth's check of the remember cookie, which flask-login would read first.
+    app.before_request(refuse_dead_tokens)
     app.register_blueprint(bp)
     for command in (create_token_command, list_tokens_command, revoke_token_command):
         app.cli.add_command(command)

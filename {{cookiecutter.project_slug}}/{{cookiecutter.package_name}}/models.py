@@ -1,6 +1,6 @@
 """The tables. `Item` is the example resource: it records who created it and the
 correlation id of the request that did, the audit trail that the context makes free.
-`ApiToken` holds the API tokens of machine callers (tokens.py)."""
+`ApiToken` holds the API tokens of machine callers (api_tokens.py)."""
 
 from __future__ import annotations
 

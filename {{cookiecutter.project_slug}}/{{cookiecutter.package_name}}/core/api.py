@@ -51,6 +51,8 @@ _SIGNED_IN_ONLY = "x-signed-in-only"
 # request needs none. `bp.doc(security=SIGNED_IN_WRITE)`.
 SIGNED_IN: list[str | dict[str, list[Any]]] = [{"session": []}, {"token": []}]
 SIGNED_IN_WRITE: list[str | dict[str, list[Any]]] = [{"session": [], "csrf": []}, {"token": []}]
+# A write only a session may make (managing API tokens: a leaked token must not mint more).
+SESSION_WRITE: list[str | dict[str, list[Any]]] = [{"session": [], "csrf": []}]
 
 
 @dataclass(frozen=True)

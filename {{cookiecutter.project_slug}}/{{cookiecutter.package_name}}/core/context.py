@@ -37,7 +37,7 @@ ENVIRON_USER = "{{ cookiecutter.package_name }}.user_id"
 # How that user authenticated ("session" or "token") and, for a token, its name (never the
 # token): set beside ENVIRON_USER, read the same way.
 ENVIRON_AUTH = "{{ cookiecutter.package_name }}.auth"
-ENVIRON_TOKEN_NAME = "{{ cookiecutter.package_name }}.token_name"  # noqa: S105 (a key)
+ENVIRON_TOKEN_NAME = "{{ cookiecutter.package_name }}.token_name"  # noqa: S105  # nosec B105
 
 
 class Context:
@@ -133,8 +133,9 @@ class Context:
 
 
 def session_user_id() -> str | None:
-    """The id of the user the request arrived as (the one its session holds), read without
-    loading the user; None outside a request and when the session could not be opened."""
+    """The id of the user the request arrived as (the one its session holds, or its API
+    token's once that is checked), read without loading the user; None outside a request
+    and when the session could not be opened."""
     if not has_request_context():
         return None
     return cast(str | None, request.environ.get(ENVIRON_USER))

@@ -17,11 +17,12 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, request
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 
 from .context import session_user_id
 from .errors import error_response
+from .tokens import is_token_request
 
 csrf = CSRFProtect()
 log = logging.getLogger(__name__)
@@ -30,8 +31,11 @@ View = TypeVar("View", bound=Callable[..., Any])
 
 
 def protect_session_requests() -> None:
-    """Flask-WTF's check, for requests whose session holds a logged-in user."""
-    if session_user_id() is not None and current_app.config["WTF_CSRF_ENABLED"]:
+    """Flask-WTF's check, for requests whose session holds a logged-in user (never for a
+    token request: its session is not even opened, see core/tokens.py)."""
+    if is_token_request(request.environ) or not current_app.config["WTF_CSRF_ENABLED"]:
+        return
+    if session_user_id() is not None:
         csrf.protect(apply_exemptions=True)
 
 

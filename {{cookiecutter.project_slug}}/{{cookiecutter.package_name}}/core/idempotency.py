@@ -67,7 +67,14 @@ class StoredResponse(Base):
     __tablename__ = "idempotency_keys"
 
     caller: Mapped[str] = mapped_column(String(64), primary_key=True)
+{%- if cookiecutter.database == "mysql" %}
+    # Binary: the key "ABC" is not the key "abc" (MySQL's default collation says it is).
+    key: Mapped[str] = mapped_column(
+        String(KEY_MAX_LENGTH, collation="utf8mb4_bin"), primary_key=True
+    )
+{%- else %}
     key: Mapped[str] = mapped_column(String(KEY_MAX_LENGTH), primary_key=True)
+{%- endif %}
     # SHA-256 of the method, path and body: the same key with another request is refused.
     fingerprint: Mapped[str] = mapped_column(String(64))
     status: Mapped[int] = mapped_column(Integer)
@@ -83,13 +90,20 @@ def idempotency_key() -> str | None:
     if raw is None:
         return None
     key = raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] == '"' else raw
-    if not 0 < len(key) <= KEY_MAX_LENGTH or not key.isascii() or not key.isprintable():
-        abort(400, description=f"{HEADER}: 1 to {KEY_MAX_LENGTH} printable ASCII characters.")
+    printable = key.isascii() and key.isprintable() and key == key.strip()
+    if not 0 < len(key) <= KEY_MAX_LENGTH or not printable:
+        abort(
+            400,
+            description=f"{HEADER}: 1 to {KEY_MAX_LENGTH} printable ASCII characters, "
+            "no space at either end.",
+        )
     return key
 
 
 def fingerprint() -> str:
-    digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
+    """SHA-256 of what makes two requests the same one: method, path, query and body."""
+    target = request.path + "?" + request.query_string.decode("latin-1")
+    digest = hashlib.sha256(f"{request.method} {target}\n".encode())
     digest.update(payload.read_body())
     return digest.hexdigest()
 
@@ -103,40 +117,69 @@ def is_lock_conflict(error: OperationalError) -> bool:
     # ER_LOCK_WAIT_TIMEOUT, ER_LOCK_DEADLOCK
     return bool(error.orig and error.orig.args and error.orig.args[0] in {1205, 1213})
 {%- else %}
-    # Another worker's transaction holds the write lock past busy_timeout.
+    # Another worker's transaction held SQLite's one write lock past busy_timeout: the
+    # same key's first request, or any other write.
     return "database is locked" in str(error.orig)
 {%- endif %}
 
 
-def claim(db: Session, record: StoredResponse) -> StoredResponse | None:
-    """Insert the key's row in this transaction, before the view writes anything; returns
-    the stored response instead when the key was used before. A concurrent request with the
-    same key holds the row uncommitted: after a short wait this one gets a 409."""
+def limit_lock_wait(db: Session) -> None:
+    """Wait only briefly for a row another transaction holds: a repeat of a running request
+    must get its 409 at once, not hold a worker until the first one ends."""
 {%- if cookiecutter.database == "postgresql" %}
-    db.execute(text("SET LOCAL lock_timeout = '200ms'"))
+    db.execute(text("SET LOCAL lock_timeout = '200ms'"))  # this transaction only
 {%- elif cookiecutter.database == "mysql" %}
     db.execute(text("SET SESSION innodb_lock_wait_timeout = 1"))  # seconds; MySQL's least
+{%- else %}
+    # SQLite waits busy_timeout (core/db.py) for its one write lock; nothing to set.
 {%- endif %}
+
+
+def restore_lock_wait(db: Session) -> None:
+{%- if cookiecutter.database == "postgresql" %}
+    db.execute(text("SET LOCAL lock_timeout = DEFAULT"))
+{%- elif cookiecutter.database == "mysql" %}
+    # A session setting outlives the transaction: the pooled connection must not keep it.
+    db.execute(text("SET SESSION innodb_lock_wait_timeout = DEFAULT"))
+{%- else %}
+    pass
+{%- endif %}
+
+
+def claim(db: Session, record: StoredResponse, retention: timedelta) -> StoredResponse | None:
+    """Insert the key's row in this transaction, before the view writes anything; returns
+    the stored response instead when the key was used before (and is younger than
+    `retention`: an older one is deleted and the key claimed anew). A concurrent request
+    with the same key holds the row uncommitted: after a short wait this one gets a 409."""
+    limit_lock_wait(db)
     db.add(record)
     try:
         db.flush()
     except IntegrityError:
         db.rollback()
+        restore_lock_wait(db)
+        expired = db.execute(
+            delete(StoredResponse).where(
+                StoredResponse.caller == record.caller,
+                StoredResponse.key == record.key,
+                StoredResponse.created_at < datetime.now(UTC) - retention,
+            )
+        )
+        if expired.rowcount:  # type: ignore[attr-defined]
+            db.commit()
+            return claim(db, record, retention)  # the rollback made `record` new again
         stored = db.get(StoredResponse, (record.caller, record.key))
         if stored is None:  # the other request failed and rolled back meanwhile
-            abort(409, description="A request with this Idempotency-Key did not finish; retry.")
+            abort(409, description=f"A request with this {HEADER} did not finish; retry.")
         return stored
     except OperationalError as error:
+        db.rollback()
         if not is_lock_conflict(error):
             raise
-        db.rollback()
-        abort(409, description="A request with this Idempotency-Key is still running; retry.")
-{%- if cookiecutter.database == "postgresql" %}
-    db.execute(text("SET LOCAL lock_timeout = DEFAULT"))
-{%- elif cookiecutter.database == "mysql" %}
-    finally:
-        db.execute(text("SET SESSION innodb_lock_wait_timeout = DEFAULT"))
-{%- endif %}
+        restore_lock_wait(db)
+        busy = f"Another request holds this {HEADER}, or the database is busy; retry."
+        abort(409, description=busy)
+    restore_lock_wait(db)
     return None
 
 
@@ -167,7 +210,8 @@ def idempotent(view: View) -> View:
                 body=b"",
                 created_at=datetime.now(UTC),
             )
-            stored = claim(db, record)
+            retention = current_app.config["IDEMPOTENCY_KEY_RETENTION_SECONDS"]
+            stored = claim(db, record, timedelta(seconds=retention))
             if stored is not None:
                 if stored.fingerprint != record.fingerprint:
                     abort(422, description=f"This {HEADER} was used with another request.")

@@ -21,7 +21,7 @@ what may be retried follows from the idempotency contract, and that is all this 
 from __future__ import annotations
 
 import logging
-import random
+import secrets
 import time
 import uuid
 from typing import Any
@@ -61,6 +61,8 @@ http = make_client()
 # many requests, or the service or its proxy could not answer (a restart, a deploy).
 RETRY_STATUSES = frozenset({409, 429, 502, 503, 504})
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The operating system's generator: no lint or scanner need be told that jitter is no secret.
+_jitter = secrets.SystemRandom()
 
 
 def service_client(name: str) -> httpx.Client:
@@ -82,33 +84,53 @@ def send_with_retries(
     method: str,
     url: str,
     *,
-    attempts: int = 8,
+    deadline: float = 20.0,
     first_delay: float = 0.2,
     **kwargs: Any,
 ) -> httpx.Response:
     """Send, and send again while the answer is lost (no connection, a timeout) or says
-    "try again" (RETRY_STATUSES), waiting twice as long each time (with jitter), up to
-    `attempts` tries. An unsafe method carries one Idempotency-Key for every try, so the
-    service called does the work once however often it is asked; returns the last answer
-    (or raises the last transport error)."""
+    "try again" (RETRY_STATUSES; a 409 only for a write, where it means "the same key is
+    still running"), waiting twice as long each time with jitter, or as long as a
+    `Retry-After` says, until `deadline` seconds have passed. A write carries one
+    Idempotency-Key for every try, so the service called does the work once however often
+    it is asked. Returns the last answer, or raises the last transport error.
+
+    From a view, keep `deadline` (and the client's timeout) well inside the time the
+    view's own caller waits."""
     headers = httpx.Headers(kwargs.pop("headers", None))
-    if method.upper() in UNSAFE_METHODS:
-        headers.setdefault("Idempotency-Key", uuid.uuid4().hex)
+    write = method.upper() in UNSAFE_METHODS
+    if write:
+        # A Structured Fields string, quoted, as the draft writes it.
+        headers.setdefault("Idempotency-Key", f'"{uuid.uuid4()}"')
+    retry_on = RETRY_STATUSES if write else RETRY_STATUSES - {409}
+    give_up = time.monotonic() + deadline
     delay = first_delay
-    for attempt in range(1, attempts + 1):
+    attempt = 0
+    while True:
+        attempt += 1
+        response: httpx.Response | None = None
         try:
             response = client.request(method, url, headers=headers, **kwargs)
-            if response.status_code not in RETRY_STATUSES or attempt == attempts:
+        except httpx.TransportError as error:
+            failure, reason = error, type(error).__name__
+        else:
+            if response.status_code not in retry_on:
                 return response
             reason = f"status {response.status_code}"
-        except httpx.TransportError as error:
-            if attempt == attempts:
-                raise
-            reason = type(error).__name__
+        wait = retry_after(response) or delay * _jitter.uniform(0.5, 1.5)
+        if time.monotonic() + wait > give_up:
+            if response is None:
+                raise failure
+            return response
         log.warning(
             "retrying a call to another service",
             extra={"url": str(client.base_url.join(url)), "attempt": attempt, "reason": reason},
         )
-        time.sleep(delay * random.uniform(0.5, 1.5))  # noqa: S311 (jitter, not a secret)
+        time.sleep(wait)
         delay = min(delay * 2, 5.0)
-    raise AssertionError("unreachable")  # the loop returns or raises on its last attempt
+
+
+def retry_after(response: httpx.Response | None) -> float | None:
+    """The seconds a `Retry-After` asks for (its date form is not used between services)."""
+    value = response.headers.get("Retry-After", "") if response is not None else ""
+    return min(float(value), 60.0) if value.isdigit() else None

@@ -10,8 +10,9 @@ A request with `Authorization: Bearer ...` is a token request from start to fini
 session store is never opened for it (core/sessions.py), so it needs no CSRF token, cannot
 log in or out, and gets no cookie. A token that is malformed, unknown, expired or revoked is a
 401 on every endpoint, public ones included, so a caller learns at once that its token is
-dead. Which user a token belongs to is the application's business (`tokens.py`, through
-flask-login's request loader); this module only asks flask-login whether it found one.
+dead. Which user a token belongs to is the application's business (`api_tokens.py`,
+through flask-login's request loader, which also registers `refuse_dead_tokens`); this
+module only asks flask-login whether it found one.
 """
 
 from __future__ import annotations
@@ -85,5 +86,4 @@ def bearer_challenge(response: Any) -> Any:
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(refuse_dead_tokens)
     app.after_request(bearer_challenge)

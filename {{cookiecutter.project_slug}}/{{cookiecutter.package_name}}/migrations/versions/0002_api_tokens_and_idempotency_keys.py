@@ -52,7 +52,11 @@ def upgrade() -> None:
     op.create_table(
         "idempotency_keys",
         sa.Column("caller", sa.String(length=64), nullable=False),
+{%- if cookiecutter.database == "mysql" %}
+        sa.Column("key", sa.String(length=255, collation="utf8mb4_bin"), nullable=False),
+{%- else %}
         sa.Column("key", sa.String(length=255), nullable=False),
+{%- endif %}
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("status", sa.Integer(), nullable=False),
 {%- if cookiecutter.database == "mysql" %}
