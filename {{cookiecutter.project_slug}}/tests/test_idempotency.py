@@ -164,28 +164,26 @@ def test_a_failure_after_the_write_leaves_neither_the_item_nor_the_key(
     assert (count(app, Item), count(app, StoredResponse)) == (1, 1)
 
 
+def age_past_retention(app: Flask, key: str) -> None:
+    with app.app_context():
+        get_db().execute(
+            update(StoredResponse)
+            .where(StoredResponse.key == key)
+            .values(created_at=datetime.now(UTC) - timedelta(days=2))
+        )
+        get_db().commit()
+
+
 def test_prune_removes_keys_past_their_retention(
     app: Flask, client: FlaskClient, token: str
 ) -> None:
     create(client, token, "old")
     create(client, token, "new", name="newer")
-    with app.app_context():
-        get_db().execute(
-            update(StoredResponse)
-            .where(StoredResponse.key == "old")
-            .values(created_at=datetime.now(UTC) - timedelta(days=2))
-        )
-        get_db().commit()
+    age_past_retention(app, "old")
     # Past its retention a key is new again, pruned or not.
     fresh = create(client, token, "old")
     assert fresh.status_code == 201 and REPLAYED_HEADER not in fresh.headers  # type: ignore[attr-defined]
-    with app.app_context():
-        get_db().execute(
-            update(StoredResponse)
-            .where(StoredResponse.key == "old")
-            .values(created_at=datetime.now(UTC) - timedelta(days=2))
-        )
-        get_db().commit()
+    age_past_retention(app, "old")
     result = app.test_cli_runner().invoke(args=["prune-idempotency-keys"])
     assert "Removed 1 expired" in result.output
     assert count(app, StoredResponse) == 1
