@@ -16,7 +16,7 @@ OPTIONAL_FOLDERS = {".github": ("ci", "github")}
 
 # The answers that change pyproject.toml's dependencies: one lock per combination, written by
 # scripts/lock for the default name and version and kept, unrendered, in .locks/.
-LOCK_FIELDS = ("database", "session_store", "background_jobs")
+LOCK_FIELDS = ("database", "session_store", "background_jobs", "tracing", "metrics")
 LOCKS_FOLDER = ".locks"
 LOCKED_NAME = "example-service"
 LOCKED_VERSION = "0.1.0"

@@ -23,6 +23,8 @@ ONLY_FOR = {
     ("session_store", "filesystem"): ("cachelib", "SESSION_DIR"),
     ("session_store", "redis"): ("redis", "REDIS_URL"),
     ("background_jobs", "celery"): ("celery", "CELERY_BROKER_URL"),
+    ("tracing", "opentelemetry"): ("opentelemetry-sdk", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+    ("metrics", "prometheus"): ("prometheus-client", "METRICS_BIND"),
 }
 
 
@@ -34,7 +36,10 @@ def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 def test_every_combination_that_changes_code_is_a_variant() -> None:
     """Each of these answers changes the generated code: every combination is tested."""
     fields = ("database", "session_store", "background_jobs")
-    combinations = {tuple(v[field] for field in fields) for v in CODE_VARIANTS.values()}
+    combinations = {
+        tuple(v.get(field, ANSWERS[field][0]) for field in fields)  # type: ignore[index]
+        for v in CODE_VARIANTS.values()
+    }
     choices = [ANSWERS[field] for field in fields]
     assert combinations == set(product(*choices))  # type: ignore[arg-type]
 

@@ -1,7 +1,8 @@
 """The supported combinations of template answers: every test that renders uses this list.
 
 Every combination of the answers that change the generated code (database x session_store x
-background_jobs, twelve in all) is a variant of its own; the answers that only add or drop
+background_jobs, twelve in all) is a variant of its own, and so are the observability
+options (tracing, metrics), alone and together with the servers; the answers that only add or drop
 files (use_docker, ci, license) and the free-text answers are varied one at a time from the
 default.
 """
@@ -23,6 +24,22 @@ CODE_VARIANTS: dict[str, dict[str, str]] = {
     }
     for database, store, jobs in product(DATABASES, SESSION_STORES, BACKGROUND_JOBS)
 }
+
+# The observability options add code of their own: each alone on the defaults, and both
+# together with every server they meet (PostgreSQL, Redis sessions, Celery jobs).
+CODE_VARIANTS.update(
+    {
+        "tracing": {"tracing": "opentelemetry"},
+        "metrics": {"metrics": "prometheus"},
+        "postgresql-redis-celery-observability": {
+            "database": "postgresql",
+            "session_store": "redis",
+            "background_jobs": "celery",
+            "tracing": "opentelemetry",
+            "metrics": "prometheus",
+        },
+    }
+)
 
 FILE_VARIANTS: dict[str, dict[str, str]] = {
     "no-docker": {"use_docker": "no", "license": "proprietary"},

@@ -80,10 +80,13 @@ def test_core_never_imports_the_application(module: str) -> None:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 name = alias.name
-                assert not name.startswith(PACKAGE) or name.startswith(f"{PACKAGE}.core"), name
+                in_package = name == PACKAGE or name.startswith(f"{PACKAGE}.")
+                assert not in_package or name.startswith(f"{PACKAGE}.core"), name
         if isinstance(node, ast.ImportFrom):
+            module_name = node.module or ""
             relative_to_package = node.level >= 2 or (
-                node.level == 0 and (node.module or "").startswith(PACKAGE)
+                node.level == 0
+                and (module_name == PACKAGE or module_name.startswith(f"{PACKAGE}."))
             )
             inside_core = node.level == 1 or (node.module or "").startswith(f"{PACKAGE}.core")
             assert inside_core or not relative_to_package, (module, node.module)

@@ -14,12 +14,12 @@ from flask import Flask
 
 from {{ cookiecutter.package_name }}.core import correlation
 from {{ cookiecutter.package_name }}.core.background import submit
-from {{ cookiecutter.package_name }}.core.context import with_correlation_id
+from {{ cookiecutter.package_name }}.core.context import current_context, with_correlation_id
 from {{ cookiecutter.package_name }}.core.outgoing import DEFAULT_TIMEOUT, http, make_client
 
 from .helpers import HEADER, TRACE_ID, logged_in_client
 
-TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-00")
+TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]")
 Server = tuple[str, list[dict[str, str]]]
 Records = Callable[[], list[dict[str, Any]]]
 
@@ -32,18 +32,32 @@ def traceparent_of(headers: dict[str, str]) -> tuple[str, str]:
 
 def add_caller(app: Flask, url: str) -> None:
     @app.get("/call")
-    def call() -> dict[str, int]:
-        return {"status": http.get(url).status_code}
+    def call() -> dict[str, object]:
+        return {"status": http.get(url).status_code, "trace_id": current_context.trace_id}
 
 
 def test_a_request_passes_its_id_and_trace_on(app: Flask, downstream_server: Server) -> None:
     url, seen = downstream_server
     add_caller(app, url)
-    assert app.test_client().get("/call", headers={HEADER: "out-1"}).status_code == 200
+    response = app.test_client().get("/call", headers={HEADER: "out-1"})
+    assert response.status_code == 200
+    assert response.json is not None
     (headers,) = seen
     assert headers[HEADER] == "out-1"
     trace, _parent = traceparent_of(headers)
+    assert trace == response.json["trace_id"]
+{%- if cookiecutter.tracing == "none" %}
     assert trace == correlation.trace_id_for("out-1")
+    # This service starts the trace: sampled, so that a downstream that traces records it.
+    assert headers["traceparent"].endswith("-01")
+
+
+def test_the_incoming_sampled_flag_is_passed_on(app: Flask, downstream_server: Server) -> None:
+    url, seen = downstream_server
+    add_caller(app, url)
+    app.test_client().get("/call", headers={"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-00"})
+    assert seen[0]["traceparent"].endswith("-00")
+{%- endif %}
 
 
 def test_an_incoming_trace_is_continued_with_a_new_parent(
@@ -61,6 +75,24 @@ def test_an_incoming_trace_is_continued_with_a_new_parent(
         trace, parent = traceparent_of(headers)
         assert trace == TRACE_ID
         assert parent != "00f067aa0ba902b7"
+{%- if cookiecutter.tracing == "opentelemetry" %}
+
+
+def test_a_client_cannot_choose_the_trace_id(app: Flask, downstream_server: Server) -> None:
+    url, seen = downstream_server
+    add_caller(app, url)
+    app.test_client().get("/call", headers={HEADER: TRACE_ID})
+    assert seen[0][HEADER] == TRACE_ID
+    assert traceparent_of(seen[0])[0] != TRACE_ID
+
+
+def test_a_generated_id_is_the_trace_id(app: Flask, downstream_server: Server) -> None:
+    url, seen = downstream_server
+    add_caller(app, url)
+    response = app.test_client().get("/call")
+    assert traceparent_of(seen[0])[0] == response.headers[HEADER] == seen[0][HEADER]
+    assert correlation.is_trace_id(response.headers[HEADER])
+{%- else %}
 
 
 def test_a_hex_correlation_id_is_the_trace_id(app: Flask, downstream_server: Server) -> None:
@@ -68,6 +100,7 @@ def test_a_hex_correlation_id_is_the_trace_id(app: Flask, downstream_server: Ser
     add_caller(app, url)
     app.test_client().get("/call", headers={HEADER: TRACE_ID})
     assert traceparent_of(seen[0])[0] == TRACE_ID
+{%- endif %}
 
 
 def test_a_cli_command_passes_its_id_on(app: Flask, downstream_server: Server) -> None:
@@ -90,12 +123,16 @@ def test_background_work_passes_the_id_on(app: Flask, downstream_server: Server)
         return http.get(url).status_code
 
     @app.get("/later")
-    def later() -> dict[str, int]:
-        return {"status": submit(fetch).result(timeout=10)}
+    def later() -> dict[str, object]:
+        return {"status": submit(fetch).result(timeout=10), "trace_id": current_context.trace_id}
 
-    app.test_client().get("/later", headers={HEADER: "thread-1"})
+    body = app.test_client().get("/later", headers={HEADER: "thread-1"}).json
+    assert body is not None
     assert seen[0][HEADER] == "thread-1"
-    assert traceparent_of(seen[0])[0] == correlation.trace_id_for("thread-1")
+    assert traceparent_of(seen[0])[0] == body["trace_id"]
+{%- if cookiecutter.tracing == "none" %}
+    assert body["trace_id"] == correlation.trace_id_for("thread-1")
+{%- endif %}
 
 
 def test_headers_set_by_the_caller_win(app: Flask, downstream_server: Server) -> None:
@@ -109,7 +146,9 @@ def test_outside_any_context_nothing_is_added(downstream_server: Server) -> None
     url, seen = downstream_server
     http.get(url)
     assert HEADER not in seen[0]
+{%- if cookiecutter.tracing == "none" %}
     assert "traceparent" not in seen[0]
+{%- endif %}
 
 
 def test_timeouts_are_set_by_default() -> None:

@@ -30,11 +30,17 @@ from .core import (
     jobs,
 {%- endif %}
     logs,
+{%- if cookiecutter.metrics == "prometheus" %}
+    metrics,
+{%- endif %}
     passwords,
     ratelimit,
     security,
     sessions,
     tokens,
+{%- if cookiecutter.tracing == "opentelemetry" %}
+    tracing,
+{%- endif %}
 )
 
 
@@ -42,6 +48,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> APIFlask:
     """Build the app. The order of the lines below matters in these ways only:
 
     - `config` comes first: every other `init_app` reads the settings.
+{%- if cookiecutter.tracing == "opentelemetry" %}
+    - `tracing` comes second: the request span opens in its before_request hook and closes
+      in its teardown function, so every other hook runs (and logs) inside the span.
+{%- endif %}
     - WSGI middleware wraps what was there before, so the last one wrapped sees a request
       first and its response last. `security` wraps ProxyFix last, so that anything reading
       the client's address or scheme, middleware included, sees the corrected values.
@@ -66,6 +76,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> APIFlask:
         instance_path=os.environ.get("INSTANCE_PATH") or None,
     )
     config.init_app(app, test_config)  # environment, .env, secret-key check
+{%- if cookiecutter.tracing == "opentelemetry" %}
+    tracing.init_app(app)  # OpenTelemetry: request spans, OTLP export (OTEL_* variables)
+{%- endif %}
 
     # Infrastructure (core/).
     context.init_app(app, ServiceContext)  # current_context; correlation ids (WSGI middleware)
@@ -86,6 +99,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> APIFlask:
     jobs.init_app(app)  # Celery jobs that carry the context
 {%- endif %}
     health.init_app(app)  # /healthz and /readyz
+{%- if cookiecutter.metrics == "prometheus" %}
+    metrics.init_app(app)  # Prometheus: requests, latency, dependency errors (after db)
+{%- endif %}
 
     # The application: copy and change these.
     auth.init_app(app)  # flask-login and /auth

@@ -19,12 +19,19 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from flask import Flask, current_app
+{%- if cookiecutter.tracing == "opentelemetry" %}
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+{%- endif %}
 
 from .context import get_current_context, restore_context
 
 T = TypeVar("T")
 _EXTENSION = "background"
 log = logging.getLogger(__name__)
+{%- if cookiecutter.tracing == "opentelemetry" %}
+tracer = trace.get_tracer(__name__)
+{%- endif %}
 
 
 def _require_plain_data(value: object, what: str) -> None:
@@ -40,20 +47,43 @@ def _require_plain_data(value: object, what: str) -> None:
 def _run(
     app: Flask,
     snapshot: Mapping[str, Any],
+{%- if cookiecutter.tracing == "opentelemetry" %}
+    carrier: dict[str, str],
+{%- endif %}
     function: Callable[..., T],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
 ) -> T:
+{%- if cookiecutter.tracing == "opentelemetry" %}
+    # The caller's trace, through OpenTelemetry's own propagation (traceparent, tracestate,
+    # baggage), exactly as it would cross to another service.
+    token = otel_context.attach(propagate.extract(carrier))
+    try:
+        with app.app_context(), tracer.start_as_current_span(f"background {function.__name__}"):
+            return _call(snapshot, function, args, kwargs)
+    finally:
+        otel_context.detach(token)
+{%- else %}
     with app.app_context():
-        restore_context(snapshot)
-        try:
-            result = function(*args, **kwargs)
-        except Exception:
-            # Nobody may ever look at the Future: the failure must at least be in the log.
-            log.exception("background work failed", extra={"function": function.__name__})
-            raise
-        _require_plain_data(result, "results")
-        return result
+        return _call(snapshot, function, args, kwargs)
+{%- endif %}
+
+
+def _call(
+    snapshot: Mapping[str, Any],
+    function: Callable[..., T],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> T:
+    restore_context(snapshot)
+    try:
+        result = function(*args, **kwargs)
+    except Exception:
+        # Nobody may ever look at the Future: the failure must at least be in the log.
+        log.exception("background work failed", extra={"function": function.__name__})
+        raise
+    _require_plain_data(result, "results")
+    return result
 
 
 def submit(function: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
@@ -62,7 +92,15 @@ def submit(function: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
     # The thread outlives this context: it needs the app itself, not the proxy.
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]  # noqa: SLF001
     executor: ThreadPoolExecutor = app.extensions[_EXTENSION]
+{%- if cookiecutter.tracing == "opentelemetry" %}
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return executor.submit(
+        _run, app, get_current_context().snapshot(), carrier, function, args, kwargs
+    )
+{%- else %}
     return executor.submit(_run, app, get_current_context().snapshot(), function, args, kwargs)
+{%- endif %}
 
 
 def init_app(app: Flask) -> None:

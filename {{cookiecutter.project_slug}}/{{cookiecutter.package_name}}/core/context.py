@@ -21,6 +21,9 @@ import click
 from flask import Flask, current_app, g, has_request_context, request
 from flask.cli import with_appcontext
 from flask_login import current_user
+{%- if cookiecutter.tracing == "opentelemetry" %}
+from opentelemetry import trace
+{%- endif %}
 from werkzeug.local import LocalProxy
 
 from . import correlation
@@ -44,7 +47,12 @@ class Context:
     """Correlation id, user and request metadata of one unit of work."""
 
     def __init__(
-        self, correlation_id: str, *, user_id: str | None = None, trace_id: str | None = None
+        self,
+        correlation_id: str,
+        *,
+        user_id: str | None = None,
+        trace_id: str | None = None,
+        trace_flags: str | None = None,
     ) -> None:
         self.correlation_id = correlation_id
         self.started = time.perf_counter()
@@ -53,6 +61,7 @@ class Context:
         self._user_id = user_id
         self._user_known = user_id is not None
         self._trace_id = trace_id
+        self._trace_flags = trace_flags
 
     @classmethod
     def from_snapshot(cls, snapshot: Mapping[str, Any]) -> Self:
@@ -61,6 +70,7 @@ class Context:
         correlation_id = snapshot.get("correlation_id")
         user_id = snapshot.get("user_id")
         trace_id = snapshot.get("trace_id")
+        trace_flags = snapshot.get("trace_flags")
         return cls(
             correlation_id
             if isinstance(correlation_id, str) and correlation.is_valid(correlation_id)
@@ -68,6 +78,9 @@ class Context:
             user_id=user_id if isinstance(user_id, str) else None,
             trace_id=trace_id
             if isinstance(trace_id, str) and correlation.is_trace_id(trace_id)
+            else None,
+            trace_flags=trace_flags
+            if isinstance(trace_flags, str) and correlation.is_trace_flags(trace_flags)
             else None,
         )
 
@@ -77,6 +90,7 @@ class Context:
             "correlation_id": self.correlation_id,
             "user_id": self.user_id,
             "trace_id": self.trace_id,
+            "trace_flags": self.trace_flags,
         }
 
     @property
@@ -95,18 +109,46 @@ class Context:
 
     @property
     def trace_id(self) -> str:
+{%- if cookiecutter.tracing == "opentelemetry" %}
+        """The W3C trace id of this work: the current span's (core/tracing.py makes it the
+        incoming traceparent's or the id the service generated); outside any span, the
+        incoming traceparent's, or one derived from the correlation id."""
+{%- else %}
         """The W3C trace id of this work: the incoming traceparent's, or one derived from
         the correlation id, so that every hop of one request shares it."""
+{%- endif %}
+{%- if cookiecutter.tracing == "opentelemetry" %}
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            return trace.format_trace_id(span.trace_id)
+{%- endif %}
         if self._trace_id is None:
-            incoming = None
-            if has_request_context():
-                incoming = correlation.trace_id(request.headers.get(correlation.TRACEPARENT, ""))
-            self._trace_id = incoming or correlation.trace_id_for(self.correlation_id)
-        return self._trace_id
+            self._read_incoming_trace()
+        return self._trace_id or correlation.trace_id_for(self.correlation_id)
+
+    @property
+    def trace_flags(self) -> str:
+        """The sampled flag this work passes on: the incoming traceparent's, so that a
+        caller's decision to record a trace (or not) holds downstream; "01" (sampled) when
+        this service starts the trace, so that a downstream service that traces records
+        the request, under the correlation id, as it would have without this header."""
+        if self._trace_id is None:
+            self._read_incoming_trace()
+        return self._trace_flags or "01"
+
+    def _read_incoming_trace(self) -> None:
+        if has_request_context():
+            incoming = correlation.parse_traceparent(
+                request.headers.get(correlation.TRACEPARENT, "")
+            )
+            if incoming is not None:
+                self._trace_id, self._trace_flags = incoming
+                return
+        self._trace_id = correlation.trace_id_for(self.correlation_id)
 
     def traceparent(self) -> str:
         """A traceparent header for an outgoing call: this trace, a new parent id."""
-        return f"00-{self.trace_id}-{os.urandom(8).hex()}-00"
+        return f"00-{self.trace_id}-{os.urandom(8).hex()}-{self.trace_flags}"
 
     def known_user_id(self) -> str | None:
         """The user id if it is known without any I/O: what log lines use.

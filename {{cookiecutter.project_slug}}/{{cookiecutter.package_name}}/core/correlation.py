@@ -23,12 +23,16 @@ if TYPE_CHECKING:
 # prefixes and thousands of hyphens.
 _VALID_ID = re.compile(r"[A-Za-z0-9._:+/=-]{1,128}")
 _TRACE_ID = re.compile(r"[0-9a-f]{32}")
+_TRACE_FLAGS = re.compile(r"[0-9a-f]{2}")
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
 TRACEPARENT = "traceparent"
 # Where the middleware leaves the id and the arrival time for the context (and for gunicorn's
 # access log, which can print any WSGI environ key).
 ENVIRON_ID = "{{ cookiecutter.package_name }}.correlation_id"
 ENVIRON_STARTED = "{{ cookiecutter.package_name }}.started"
+# Set when no header gave an id and the service made one: only such an id may become a trace
+# id{% if cookiecutter.tracing == "opentelemetry" %} (core/tracing.py){% endif %}, so that clients cannot choose trace ids.
+ENVIRON_GENERATED = "{{ cookiecutter.package_name }}.correlation_id_generated"
 
 
 def new_id() -> str:
@@ -40,21 +44,31 @@ def is_valid(value: str) -> bool:
     return _VALID_ID.fullmatch(value) is not None
 
 
-def trace_id(traceparent: str) -> str | None:
-    """The trace id of a valid W3C traceparent header, else None."""
+def parse_traceparent(traceparent: str) -> tuple[str, str] | None:
+    """The trace id and trace flags of a valid W3C traceparent header, else None."""
     match = _TRACEPARENT.fullmatch(traceparent)
     if match is None:
         return None
-    version, trace, parent, _flags, rest = match.groups()
+    version, trace, parent, flags, rest = match.groups()
     if version == "ff" or (version == "00" and rest is not None):
         return None
     if trace == "0" * 32 or parent == "0" * 16:
         return None
-    return trace
+    return trace, flags
+
+
+def trace_id(traceparent: str) -> str | None:
+    """The trace id of a valid W3C traceparent header, else None."""
+    parsed = parse_traceparent(traceparent)
+    return parsed[0] if parsed is not None else None
 
 
 def is_trace_id(value: str) -> bool:
     return _TRACE_ID.fullmatch(value) is not None and value != "0" * 32
+
+
+def is_trace_flags(value: str) -> bool:
+    return _TRACE_FLAGS.fullmatch(value) is not None
 
 
 def trace_id_for(correlation_id: str) -> str:
@@ -110,7 +124,10 @@ class CorrelationIdMiddleware:
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> Iterable[bytes] | Iterator[bytes]:
-        correlation_id = self.reader(environ) or new_id()
+        correlation_id = self.reader(environ)
+        if correlation_id is None:
+            correlation_id = new_id()
+            environ[ENVIRON_GENERATED] = True
         environ[ENVIRON_ID] = correlation_id
         environ[ENVIRON_STARTED] = time.perf_counter()
         header = (self.response_header, correlation_id)

@@ -11,7 +11,7 @@ import logging
 import re
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify
+from flask import Flask, Response, current_app, g, jsonify
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 ErrorTypes = tuple[type[Exception], ...]
 _REGISTRY_KEY = "unavailable_dependencies"
+# Where a request answered 503 notes which dependency failed and how{% if cookiecutter.metrics == "prometheus" %} (core/metrics.py counts them){% endif %}.
+G_UNAVAILABLE = "unavailable_dependency"
 
 
 def error_response(
@@ -44,6 +46,7 @@ def error_code(name: str) -> str:
 
 
 def unavailable(dependency: str, error: BaseException) -> Response:
+    setattr(g, G_UNAVAILABLE, (dependency, type(error).__name__))
     log.warning(
         "%s unavailable",
         dependency,

@@ -12,22 +12,45 @@ import time
 from typing import IO
 
 from flask import Flask, Response, g, has_app_context, has_request_context, request
+{%- if cookiecutter.tracing == "opentelemetry" %}
+from opentelemetry import trace
+{%- endif %}
 from pythonjsonlogger.json import JsonFormatter
 
 from .config import PROBE_PATHS
 from .context import ENVIRON_AUTH, ENVIRON_TOKEN_NAME, ENVIRON_USER, get_current_context
+{%- if cookiecutter.background_jobs == "celery" %}
+from .jobs import job_snapshot
+{%- endif %}
+{%- if cookiecutter.tracing == "opentelemetry" %}
+from .tracing import ENVIRON_SPAN_ID, ENVIRON_TRACE_ID
+{%- endif %}
 
 _HANDLER_NAME = "{{ cookiecutter.package_name }}.json"
+# The context's fields, on every line (null when unknown).
+FIELDS = (
+    "correlation_id",
+    "user_id",
+    "auth",
+    "token_name",
+{%- if cookiecutter.tracing == "opentelemetry" %}
+    "trace_id",
+    "span_id",
+{%- endif %}
+)
 access_log = logging.getLogger("{{ cookiecutter.package_name }}.access")
 
 
 class ContextFilter(logging.Filter):
     """Adds `correlation_id`, `user_id`, and how that user authenticated (`auth`: session or
-    token, and `token_name`) to every record emitted inside a context."""
+    token, and `token_name`) to every record emitted inside a context{% if cookiecutter.tracing == "opentelemetry" %}; `trace_id` and
+    `span_id` of the current span to every record written inside one{% endif %}.{% if cookiecutter.background_jobs == "celery" %} Celery's own lines
+    about a job (received, succeeded, failed, retried) are written outside any application
+    context: they get the job's context from core/jobs.py.{% endif %}"""
 
     def filter(self, record: logging.LogRecord) -> bool:
         # Keep what a record brought itself (gunicorn's access log, see below).
-        for field in ("correlation_id", "user_id", "auth", "token_name"):
+        for field in FIELDS:
             record.__dict__.setdefault(field, None)
         if has_app_context():
             try:
@@ -39,6 +62,19 @@ class ContextFilter(logging.Filter):
                     record.token_name = request.environ.get(ENVIRON_TOKEN_NAME)
             except Exception:  # a log line must never fail the work that writes it
                 logging.getLogger(__name__).debug("context unavailable", exc_info=True)
+{%- if cookiecutter.background_jobs == "celery" %}
+        elif record.__dict__["correlation_id"] is None:
+            snapshot = job_snapshot(record)
+            if snapshot is not None:
+                record.correlation_id = snapshot.get("correlation_id")
+                record.user_id = snapshot.get("user_id")
+{%- endif %}
+{%- if cookiecutter.tracing == "opentelemetry" %}
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            record.trace_id = trace.format_trace_id(span.trace_id)
+            record.span_id = trace.format_span_id(span.span_id)
+{%- endif %}
         return True
 
 
@@ -60,6 +96,10 @@ class GunicornAccessFilter(logging.Filter):
         record.user_id = atoms.get("{" + ENVIRON_USER + "}e")
         record.auth = atoms.get("{" + ENVIRON_AUTH + "}e")
         record.token_name = atoms.get("{" + ENVIRON_TOKEN_NAME + "}e")
+{%- if cookiecutter.tracing == "opentelemetry" %}
+        record.trace_id = atoms.get("{" + ENVIRON_TRACE_ID + "}e")
+        record.span_id = atoms.get("{" + ENVIRON_SPAN_ID + "}e")
+{%- endif %}
         record.method = atoms.get("m")
         record.path = atoms.get("U")
         record.status = atoms.get("s")
@@ -102,6 +142,11 @@ def remember_status(response: Response) -> Response:
     return response
 
 
+def response_status() -> int:
+    """The status the client gets, for teardown functions: 500 when no response was made."""
+    return int(g.get("access_status", 500))
+
+
 def log_request(_error: BaseException | None) -> None:
     """The application's access log: exactly one record per request, at its very end.
 
@@ -118,7 +163,7 @@ def log_request(_error: BaseException | None) -> None:
         extra={
             "method": request.method,
             "path": request.path,
-            "status": g.get("access_status", 500),
+            "status": response_status(),
             "duration_ms": round(duration * 1000, 3),
         },
     )
@@ -126,6 +171,6 @@ def log_request(_error: BaseException | None) -> None:
 
 def init_app(app: Flask) -> None:
     configure_logging(app.config["LOG_LEVEL"])
+    app.after_request(remember_status)  # for the access log{% if cookiecutter.metrics == "prometheus" %} and the metrics{% endif %}
     if app.config["ACCESS_LOG"]:
-        app.after_request(remember_status)
         app.teardown_request(log_request)

@@ -7,10 +7,16 @@
 
 Every request sent through these clients gets the current correlation id (in the header
 this service reads) and a W3C `traceparent` continuing the current trace, inside requests,
-CLI commands, threads and jobs alike. A service's client also sends the API token that
-DOWNSTREAM_TOKENS gives for it (`Authorization: Bearer`). httpx rather than requests
-because request hooks and default timeouts are part of its client; a call without a timeout
-can hang a worker forever.
+CLI commands, threads and jobs alike.
+{%- if cookiecutter.tracing == "opentelemetry" %} OpenTelemetry's httpx instrumentation writes the
+`traceparent` (its parent is the call's own client span, its sampled flag the sampler's),
+with `tracestate` and baggage; `add_context_headers` adds the correlation id.
+{%- else %} Its sampled flag is the incoming `traceparent`'s, or
+"01" when this service starts the trace (`Context.trace_flags` says why).
+{%- endif %}
+A service's client also sends the API token that DOWNSTREAM_TOKENS gives for it
+(`Authorization: Bearer`). httpx rather than requests because request hooks and default
+timeouts are part of its client; a call without a timeout can hang a worker forever.
 
 `send_with_retries` makes a write safe to retry: one Idempotency-Key for all its attempts
 (the service called must honour it, as this template's `@idempotent` views do), retried when
@@ -28,8 +34,13 @@ from typing import Any
 
 import httpx
 from flask import current_app, has_app_context
+{%- if cookiecutter.tracing == "opentelemetry" %}
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+{%- endif %}
 
+{% if cookiecutter.tracing == "none" -%}
 from . import correlation
+{% endif -%}
 from .context import get_current_context
 
 log = logging.getLogger(__name__)
@@ -44,14 +55,26 @@ def add_context_headers(request: httpx.Request) -> None:
     header = current_app.config["CORRELATION_ID_HEADER"]
     # A caller that set the headers on purpose (e.g. forwarding another id) wins.
     request.headers.setdefault(header, context.correlation_id)
+{%- if cookiecutter.tracing == "none" %}
     request.headers.setdefault(correlation.TRACEPARENT, context.traceparent())
+{%- endif %}
 
 
 def make_client(base_url: str = "", timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.Client:
     """A client for one downstream service (or any URL), carrying the context."""
+{%- if cookiecutter.tracing == "opentelemetry" %}
+    client = httpx.Client(
+        base_url=base_url, timeout=timeout, event_hooks={"request": [add_context_headers]}
+    )
+    # Per client rather than HTTPXClientInstrumentor().instrument(): only the calls this
+    # service makes through these clients are traced, not every httpx user in the process.
+    HTTPXClientInstrumentor.instrument_client(client)
+    return client
+{%- else %}
     return httpx.Client(
         base_url=base_url, timeout=timeout, event_hooks={"request": [add_context_headers]}
     )
+{%- endif %}
 
 
 # One client per process for ad-hoc calls: it pools connections and is thread-safe.
