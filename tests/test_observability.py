@@ -265,6 +265,10 @@ def test_prometheus_counts_every_request_exactly_through_a_worker_crash(
         stack.callback(server.wait, 30)
         stack.callback(server.terminate)
         assert service.process is not None
+        deadline = time.monotonic() + 30
+        while len(workers(service.process.pid)) < 2:  # the second may still be booting
+            assert time.monotonic() < deadline, "gunicorn did not start two workers"
+            time.sleep(0.2)
         first, second = workers(service.process.pid)
         # Half the requests to each worker: the other one is paused meanwhile.
         for paused in (first, second):
