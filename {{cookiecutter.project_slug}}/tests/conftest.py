@@ -23,6 +23,11 @@ from typing import Any, ClassVar
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+{%- if cookiecutter.tracing == "opentelemetry" %}
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+{%- endif %}
 {%- if cookiecutter.session_store == "redis" or cookiecutter.background_jobs == "celery" %}
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -36,7 +41,7 @@ from sqlalchemy.exc import OperationalError
 {%- endif %}
 
 from {{ cookiecutter.package_name }} import create_app
-from {{ cookiecutter.package_name }}.core import logs
+from {{ cookiecutter.package_name }}.core import logs{% if cookiecutter.tracing == "opentelemetry" %}, tracing{% endif %}
 from {{ cookiecutter.package_name }}.core.db import Base, get_database, upgrade
 
 from .helpers import {% if cookiecutter.database != "sqlite" %}UNREACHABLE_DATABASE_URL, {% endif %}create_test_user, login
@@ -297,3 +302,21 @@ def downstream_server() -> Iterator[tuple[str, list[dict[str, str]]]]:
     yield f"http://127.0.0.1:{server.server_address[1]}", seen
     server.shutdown()
     server.server_close()
+{%- if cookiecutter.tracing == "opentelemetry" %}
+
+
+@pytest.fixture(scope="session")
+def exporter() -> InMemorySpanExporter:
+    """The spans this process finishes, kept in memory (added to the one provider)."""
+    memory = InMemorySpanExporter()
+    tracing.tracer_provider().add_span_processor(SimpleSpanProcessor(memory))
+    return memory
+
+
+@pytest.fixture
+def spans(exporter: InMemorySpanExporter) -> Iterator[Callable[[], list[ReadableSpan]]]:
+    """The spans finished during the test, in the order they ended."""
+    exporter.clear()
+    yield lambda: list(exporter.get_finished_spans())
+    exporter.clear()
+{%- endif %}

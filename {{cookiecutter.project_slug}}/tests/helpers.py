@@ -18,6 +18,11 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+{%- if cookiecutter.tracing == "opentelemetry" %}
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import SpanKind
+{%- endif %}
 from sqlalchemy import Engine, event, select
 
 from {{ cookiecutter.package_name }}.api_tokens import create_token
@@ -188,4 +193,23 @@ class TcpProxy:
             for end in (source, sink):
                 with suppress(OSError):
                     end.shutdown(socket.SHUT_RDWR)
+{%- endif %}
+{%- if cookiecutter.tracing == "opentelemetry" %}
+
+
+def hex_trace(span: ReadableSpan) -> str:
+    """A finished span's trace id as it appears in headers and log lines."""
+    assert span.context is not None
+    return trace.format_trace_id(span.context.trace_id)
+
+
+def hex_span(span: ReadableSpan) -> str:
+    assert span.context is not None
+    return trace.format_span_id(span.context.span_id)
+
+
+def server_span(spans: list[ReadableSpan]) -> ReadableSpan:
+    """The one span of the request itself among a request's spans."""
+    (span,) = [span for span in spans if span.kind == SpanKind.SERVER]
+    return span
 {%- endif %}
