@@ -1,7 +1,9 @@
 """The benchmark: `scripts/benchmark` (or `python -m benchmarks` from the repository root).
 
-Renders the default service, and the postgresql + redis variant when those servers answer,
-builds each one's virtual environment, and measures:
+Renders the default service, the postgresql + redis variant when those servers answer, and
+the default service with each observability option on (tracing exporting to a real
+collector; metrics in gunicorn's multiprocess mode), builds each one's virtual environment,
+and measures:
 
 1. in-process cost per request against bare Flask and the peers (inprocess.py);
 2. I/O per request, counted with the generated tests' own counters (inprocess.py);
@@ -9,7 +11,9 @@ builds each one's virtual environment, and measures:
 4. the resident size of one worker after warm-up and after 10,000 more requests.
 
 Prints one table, writes build/benchmark/results.json and results.md, and says for every
-budget of docs/PERFORMANCE.md whether it was met. `--check` exits 1 when one was not.
+budget of docs/PERFORMANCE.md whether it was met (an option's variant has no budget of its
+own but the I/O and memory ones: its cost is reported against the variant it is added to).
+`--check` exits 1 when a budget was missed.
 """
 
 from __future__ import annotations
@@ -28,9 +32,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from support.collector import collector
 from support.rendering import ROOT, keep_cookiecutter_home_in, project_environment, render, run, uv
 from support.servers import production_env
-from support.services import Client, Service, gunicorn, prepare
+from support.services import Client, Service, free_port, gunicorn, prepare
 
 from . import load
 
@@ -47,6 +52,12 @@ VARIANTS = {
         {"database": "postgresql", "session_store": "redis"},
         (5432, 6379),
     ),
+}
+# Each observability option alone on the embedded defaults, and the variant it is added to:
+# what the option costs per request is its figures minus that variant's.
+OPTIONS = {
+    "sqlite + tracing": ({"tracing": "opentelemetry"}, "sqlite + filesystem sessions"),
+    "sqlite + metrics": ({"metrics": "prometheus"}, "sqlite + filesystem sessions"),
 }
 
 
@@ -76,6 +87,22 @@ def base_env(stack: ExitStack, python: Path, database: str, instance: Path) -> d
         **production_env(stack, python, database),
         "RATELIMIT_STORAGE_URI": "memory://",
     }
+
+
+def option_env(stack: ExitStack, extra: dict[str, str], instance: Path) -> dict[str, str]:
+    """What an option needs to cost what it costs in production: spans exported to a real
+    collector (which drops them), metrics written to the multiprocess files that
+    gunicorn.conf.py would set up (in-process too)."""
+    env: dict[str, str] = {}
+    if extra.get("tracing") == "opentelemetry":
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = stack.enter_context(collector())
+        env["OTEL_SERVICE_NAME"] = "benchmark"
+    if extra.get("metrics") == "prometheus":
+        metrics_dir = instance / "prometheus"
+        metrics_dir.mkdir()
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+        env["METRICS_BIND"] = f"127.0.0.1:{free_port()}"
+    return env
 
 
 def in_process(project: Path, python: Path, env: dict[str, str], settings: dict[str, Any]) -> Any:
@@ -188,7 +215,7 @@ def measure_variant(name: str, extra: dict[str, str], settings: dict[str, Any], 
     database = extra.get("database", "sqlite")
     with ExitStack() as stack:
         instance = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=build)))
-        env = base_env(stack, python, database, instance)
+        env = {**base_env(stack, python, database, instance), **option_env(stack, extra, instance)}
         print(f"[{name}] in-process cost and I/O counts", flush=True)
         result = {"in_process": in_process(project, python, env, settings)}
         print(f"[{name}] over HTTP", flush=True)
@@ -229,12 +256,19 @@ def main() -> int:
     output = args.output.resolve()
     output.mkdir(parents=True, exist_ok=True)
     settings = settings_for(args)
-    results: dict[str, Any] = {"machine": machine(), "settings": settings, "variants": {}}
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "settings": settings,
+        "variants": {},
+        "options": {name: base for name, (_, base) in OPTIONS.items()},
+    }
     for name, (extra, ports) in VARIANTS.items():
         missing = [port for port in ports if not answers(port)]
         if missing:
             results["variants"][name] = {"skipped": f"nothing answers on port(s) {missing}"}
             continue
+        results["variants"][name] = measure_variant(name, extra, settings, output)
+    for name, (extra, _base) in OPTIONS.items():
         results["variants"][name] = measure_variant(name, extra, settings, output)
     from .report import report
 

@@ -19,7 +19,7 @@ def _verdict(ok: bool) -> str:
 
 
 def in_process_table(
-    data: dict[str, Any], budgets: dict[str, float]
+    data: dict[str, Any], budgets: dict[str, float], budgeted: bool = True
 ) -> tuple[list[str], list[bool]]:
     lines = [
         "| Contender | median µs | min | max | over its baseline (median of rounds) | budget |",
@@ -31,11 +31,11 @@ def in_process_table(
         budget = ""
         if "baseline" in row:
             over = f"{row['over_baseline_us']:+.1f} µs (x{row['ratio']:.3f}) over {row['baseline']}"
-        if row["name"] == "service: /healthz":
+        if row["name"] == "service: /healthz" and budgeted:
             ok = row["over_baseline_us"] <= budgets["healthz_over_bare_us"]
             budget = f"≤ +{budgets['healthz_over_bare_us']:.0f} µs: {_verdict(ok)}"
             verdicts.append(ok)
-        if row["name"] == "service: GET /items/<id>":
+        if row["name"] == "service: GET /items/<id>" and budgeted:
             ok = row["ratio"] <= budgets["item_ratio"]
             budget = f"≤ x{budgets['item_ratio']:.2f}: {_verdict(ok)}"
             verdicts.append(ok)
@@ -140,6 +140,45 @@ def summary_table(variants: dict[str, Any], budgets: dict[str, float]) -> list[s
     return lines
 
 
+# The rows an option's cost is read from: (label, in-process row), each row's figure over its
+# own baseline, which ran in the same process moments apart.
+OPTION_ROWS = (
+    ("/healthz", "service: /healthz"),
+    ("a non-probe route", "service: a non-probe route"),
+    ("1 log line", "service: 1 log line"),
+    ("item read", "service: GET /items/<id>"),
+    ("item create, logged in", "service: POST /items, logged in"),
+)
+OPTION_HTTP = "sync: service: GET /items/<id>"
+
+
+def options_table(variants: dict[str, Any], options: dict[str, str]) -> list[str]:
+    """What each option adds per request: its variant's figures minus its base variant's."""
+    lines = [
+        "| Option (µs per request added) | "
+        + " | ".join(label for label, _ in OPTION_ROWS)
+        + " | item reads/s over HTTP (sync), off → on |",
+        "| --- |" + " ---: |" * (len(OPTION_ROWS) + 1),
+    ]
+    for name, base_name in options.items():
+        variant, base = variants.get(name, {}), variants.get(base_name, {})
+        if "in_process" not in variant or "in_process" not in base:
+            lines.append(f"| {name} | " + " | ".join("" for _ in OPTION_ROWS) + " | |")
+            continue
+        mine, theirs = variant["in_process"]["timings"], base["in_process"]["timings"]
+        cells = []
+        for _, row in OPTION_ROWS:
+            added = _row(mine, row)["over_baseline_us"] - _row(theirs, row)["over_baseline_us"]
+            cells.append(f"{added:+.1f}")
+        http = ""
+        if OPTION_HTTP in variant["http"] and OPTION_HTTP in base["http"]:
+            off = base["http"][OPTION_HTTP]["requests_per_second"]
+            on = variant["http"][OPTION_HTTP]["requests_per_second"]
+            http = f"{off:.0f} → {on:.0f}"
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {http} |")
+    return lines
+
+
 def report(results: dict[str, Any], budgets: dict[str, float]) -> tuple[str, list[bool]]:
     machine = results["machine"]
     settings = results["settings"]
@@ -151,14 +190,25 @@ def report(results: dict[str, Any], budgets: dict[str, float]) -> tuple[str, lis
         f"{settings['rounds']} rounds of {settings['calls']} requests per contender, "
         f"shuffled in every round; wrk: {settings['seconds']} s per run.",
     ]
-    out += ["", *summary_table(results["variants"], budgets)]
+    options = results.get("options", {})
+    budgeted = {n: v for n, v in results["variants"].items() if n not in options}
+    out += ["", *summary_table(budgeted, budgets)]
+    if options:
+        out += [
+            "",
+            "What each observability option costs:",
+            "",
+            *options_table(results["variants"], options),
+        ]
     verdicts: list[bool] = []
     for name, variant in results["variants"].items():
         out += ["", f"## {name}", ""]
         if "skipped" in variant:
             out.append(f"Skipped: {variant['skipped']}.")
             continue
-        lines, ok = in_process_table(variant["in_process"], budgets)
+        if name in options:
+            out += [f"An option on {options[name]}: the time budgets are that variant's.", ""]
+        lines, ok = in_process_table(variant["in_process"], budgets, name not in options)
         out += ["### In-process cost per request", "", *lines, ""]
         verdicts += ok
         lines, ok = io_table(variant["in_process"])

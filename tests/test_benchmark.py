@@ -54,11 +54,20 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         pytest.skip(message)
     output = tmp_path_factory.mktemp("benchmark")
     run([sys.executable, "-m", "benchmarks", "--quick", "--output", str(output)], cwd=ROOT)
-    assert "Budgets:" in (output / "results.md").read_text()
+    text = (output / "results.md").read_text()
+    assert "Budgets:" in text and "What each observability option costs" in text
     return json.loads((output / "results.json").read_text())  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize("variant", ["sqlite + filesystem sessions", "postgresql + redis sessions"])
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "sqlite + filesystem sessions",
+        "postgresql + redis sessions",
+        "sqlite + tracing",
+        "sqlite + metrics",
+    ],
+)
 def test_every_part_is_measured(
     results: dict[str, dict[str, dict[str, object]]], variant: str
 ) -> None:
@@ -75,6 +84,15 @@ def test_every_part_is_measured(
             assert run_["requests_per_second"] > 0 and run_["errors"] == 0, (worker, endpoint)
     memory = measured["memory"]
     assert isinstance(memory, dict) and memory["rss_after_kib"] > 0
+
+
+def test_each_option_is_measured_against_the_variant_it_is_added_to(
+    results: dict[str, dict[str, str]],
+) -> None:
+    assert results["options"] == {
+        "sqlite + tracing": "sqlite + filesystem sessions",
+        "sqlite + metrics": "sqlite + filesystem sessions",
+    }
 
 
 def test_the_machine_is_recorded(results: dict[str, dict[str, str]]) -> None:

@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.parse
@@ -27,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from support.collector import collector
 from support.rendering import render
 from support.services import Client, Service, free_port, gunicorn, prepare
 
@@ -57,23 +57,6 @@ def process_spans(resource_spans):
 """
 
 
-def collector_binary() -> str:
-    import rotel  # the collector's agent ships inside the package
-
-    return str(Path(rotel.__file__).parent / "rotel-agent")
-
-
-def wait_for_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"nothing listens on {port}")
-
-
 def spans_of(path: Path, trace_id: str) -> list[dict[str, str]]:
     if not path.exists():
         return []
@@ -86,28 +69,10 @@ def test_one_request_through_two_services_is_one_trace_named_by_its_correlation_
 ) -> None:
     (tmp_path / "processor.py").write_text(SPAN_PROCESSOR)
     spans_file = tmp_path / "spans.jsonl"
-    http_port, grpc_port = free_port(), free_port()
     with ExitStack() as stack:
-        collector = subprocess.Popen(
-            [
-                collector_binary(),
-                "start",
-                "--otlp-http-endpoint",
-                f"127.0.0.1:{http_port}",
-                "--otlp-grpc-endpoint",
-                f"127.0.0.1:{grpc_port}",
-                "--exporter",
-                "blackhole",
-                "--otlp-with-trace-processor",
-                str(tmp_path / "processor.py"),
-            ],
-            env={**os.environ, "SPANS_FILE": str(spans_file)},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        endpoint = stack.enter_context(
+            collector(tmp_path / "processor.py", {"SPANS_FILE": str(spans_file)})
         )
-        stack.callback(collector.wait, 30)
-        stack.callback(collector.terminate)
-        wait_for_port(http_port)
         services: list[Service] = []
         downstream = ""
         for name in ("Trace B", "Trace A"):
@@ -121,7 +86,7 @@ def test_one_request_through_two_services_is_one_trace_named_by_its_correlation_
                 "SECRET_KEY": uuid.uuid4().hex * 2,
                 "WEB_CONCURRENCY": "2",
                 "DOWNSTREAM_URLS": downstream,
-                "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{http_port}",
+                "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
                 "OTEL_SERVICE_NAME": name.lower().replace(" ", "-"),
                 "OTEL_BSP_SCHEDULE_DELAY": "200",
                 # The example calls B's /healthz, which is not traced by default.
