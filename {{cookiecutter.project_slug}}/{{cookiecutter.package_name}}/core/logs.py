@@ -171,6 +171,6 @@ def log_request(_error: BaseException | None) -> None:
 
 def init_app(app: Flask) -> None:
     configure_logging(app.config["LOG_LEVEL"])
-    app.after_request(remember_status)  # for the access log{% if cookiecutter.metrics == "prometheus" %} and the metrics{% endif %}
     if app.config["ACCESS_LOG"]:
+        app.after_request(remember_status)
         app.teardown_request(log_request)
