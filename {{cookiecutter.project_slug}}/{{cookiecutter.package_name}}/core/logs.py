@@ -142,6 +142,13 @@ def remember_status(response: Response) -> Response:
     return response
 
 
+def track_status(app: Flask) -> None:
+    """Note every response's status for teardown functions (`response_status`): installed
+    once however many parts of the service read it, and only when one does."""
+    if remember_status not in app.after_request_funcs.get(None, []):
+        app.after_request(remember_status)
+
+
 def response_status() -> int:
     """The status the client gets, for teardown functions: 500 when no response was made."""
     return int(g.get("access_status", 500))
@@ -172,5 +179,5 @@ def log_request(_error: BaseException | None) -> None:
 def init_app(app: Flask) -> None:
     configure_logging(app.config["LOG_LEVEL"])
     if app.config["ACCESS_LOG"]:
-        app.after_request(remember_status)
+        track_status(app)
         app.teardown_request(log_request)
