@@ -135,6 +135,9 @@ def configure_logging(level: str, stream: IO[str] | None = None) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
+_STATUS_TRACKED = "status_tracked"
+
+
 def remember_status(response: Response) -> Response:
     # after_request can run twice for one request (a failure while finishing the response
     # is handled and finished again): the last status is the one the client gets.
@@ -145,7 +148,8 @@ def remember_status(response: Response) -> Response:
 def track_status(app: Flask) -> None:
     """Note every response's status for teardown functions (`response_status`): installed
     once however many parts of the service read it, and only when one does."""
-    if remember_status not in app.after_request_funcs.get(None, []):
+    if not app.extensions.get(_STATUS_TRACKED):
+        app.extensions[_STATUS_TRACKED] = True
         app.after_request(remember_status)
 
 
