@@ -1,7 +1,7 @@
-"""After a render: put the variant's lock file in place, remove the folders an answer does
-not want (a file can drop itself by rendering an empty name; a folder cannot), and print the
-next steps for this variant. Standard library only; tests import `unwanted_paths`,
-`lock_name`, `project_lock` and `next_steps`."""
+"""After a render: cut the template's lock down to this variant, remove the folders an answer
+does not want (a file can drop itself by rendering an empty name; a folder cannot), and print
+the next steps for this variant. Standard library only; tests import `variant_lock`,
+`unwanted_paths` and `next_steps`."""
 
 from __future__ import annotations
 
@@ -9,48 +9,134 @@ import json
 import re
 import shutil
 import sys
+import tomllib
 from pathlib import Path
 
 # Folder -> the answers under which it stays.
 OPTIONAL_FOLDERS = {".github": ("ci", "github")}
 
-# The answers that change pyproject.toml's dependencies: one lock per combination, written by
-# scripts/lock for the default name and version and kept, unrendered, in .locks/.
-LOCK_FIELDS = ("database", "session_store", "background_jobs", "tracing", "metrics")
-LOCKS_FOLDER = ".locks"
+# The template's one lock, over the union of every variant's dependencies (scripts/lock writes
+# it for the default name and version), copied here unrendered.
+LOCK_FOLDER = ".lock"
 LOCKED_NAME = "example-service"
 LOCKED_VERSION = "0.1.0"
 PACKAGE_SEPARATOR = "\n[[package]]\n"
+# The PEP 508 name and extras at the start of a requirement.
+REQUIREMENT_RE = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?")
+# One entry of a dependency list in uv.lock, as uv writes it: one line each.
+ENTRY_RE = re.compile(r'^\s+\{ name = "([^"]+)"')
 
 
-def lock_name(answers: dict[str, object]) -> str:
-    return "-".join(str(answers[field]) for field in LOCK_FIELDS) + ".lock"
+def normalize(name: str) -> str:
+    """PEP 503: the form uv.lock spells every name in."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def project_lock(text: str, name: str, version: str) -> str:
-    """The template's lock, made this project's: uv.lock names the project itself (as the
-    package whose source is ".") and lists packages in name order, so the project's entry is
-    renamed and moved to where uv would have written it. Everything else is kept byte for
-    byte: the versions and hashes are the ones the template's tests ran."""
-    locked_entry = f'name = "{LOCKED_NAME}"\nversion = "{LOCKED_VERSION}"\n'
-    head, *packages = text.split(PACKAGE_SEPARATOR)
-    own = [i for i, block in enumerate(packages) if block.startswith(locked_entry)]
-    if len(own) != 1 or 'source = { editable = "." }' not in packages[own[0]]:
+def requirement_names(requirements: list[str]) -> set[str]:
+    found = set()
+    for requirement in requirements:
+        match = REQUIREMENT_RE.match(requirement)
+        if match is None:
+            raise ValueError(f"not a PEP 508 requirement: {requirement!r}")
+        found.add(normalize(match.group(1)))
+    return found
+
+
+def _parse(block: str) -> dict[str, object]:
+    package: dict[str, object] = tomllib.loads("[[package]]\n" + block)["package"][0]
+    return package
+
+
+def variant_lock(text: str, pyproject: dict[str, object], name: str, version: str) -> str:
+    """The template's superset lock, made this project's lock.
+
+    uv cannot cut a lock down without the network, so this does what it would keep: the
+    project's entry loses the dependencies this variant does not declare, and only the
+    packages reachable from what it does declare (its dependencies with their extras, and
+    its dependency groups) stay. The project's entry is renamed and moved to where uv would
+    have written it; every other line is kept byte for byte, so the versions and hashes are
+    the ones the template's tests ran together."""
+    project = pyproject["project"]
+    groups = pyproject.get("dependency-groups", {})
+    assert isinstance(project, dict) and isinstance(groups, dict)
+    declared = requirement_names(project.get("dependencies", []))
+    declared |= {n for group in groups.values() for n in requirement_names(group)}
+
+    head, *blocks = text.split(PACKAGE_SEPARATOR)
+    packages = [_parse(block) for block in blocks]
+    own = [
+        i
+        for i, package in enumerate(packages)
+        if (package["name"], package["version"]) == (LOCKED_NAME, LOCKED_VERSION)
+        and package.get("source") == {"editable": "."}
+    ]
+    if len(own) != 1:
         raise ValueError(f"the template's lock does not name {LOCKED_NAME} {LOCKED_VERSION} once")
-    normalized = re.sub(r"[-_.]+", "-", name).lower()
-    entry = f'name = "{normalized}"\nversion = "{version}"\n'
-    packages[own[0]] = entry + packages[own[0]].removeprefix(locked_entry)
+    (index,) = own
+    undeclared = {
+        match.group(1)
+        for line in blocks[index].splitlines()
+        if (match := ENTRY_RE.match(line)) and match.group(1) not in declared
+    }
+    blocks[index] = "\n".join(
+        line
+        for line in blocks[index].splitlines()
+        if not ((match := ENTRY_RE.match(line)) and match.group(1) in undeclared)
+    ) + ("\n" if blocks[index].endswith("\n") else "")
+    packages[index] = _parse(blocks[index])
+
+    # The walk: a (name, version or None, extra or None) reaches the entries of that name
+    # (of that version, where the lock holds several), their dependencies and the
+    # dependencies of the extra. Markers are kept, not evaluated: the lock is for every
+    # platform.
+    kept = {index}
+    own_entry = packages[index]
+    pending = [*own_entry.get("dependencies", [])]
+    for group in own_entry.get("dev-dependencies", {}).values():
+        pending += group
+    seen: set[tuple[str, str | None, str | None]] = set()
+    while pending:
+        entry = pending.pop()
+        for extra in [None, *entry.get("extra", [])]:
+            key = (entry["name"], entry.get("version"), extra)
+            if key in seen:
+                continue
+            seen.add(key)
+            for i, package in enumerate(packages):
+                if package["name"] != key[0] or key[1] not in (None, package["version"]):
+                    continue
+                kept.add(i)
+                if extra is None:
+                    pending += package.get("dependencies", [])
+                else:
+                    pending += package.get("optional-dependencies", {}).get(extra, [])
+
+    locked_entry = f'name = "{LOCKED_NAME}"\nversion = "{LOCKED_VERSION}"\n'
+    entry = f'name = "{normalize(name)}"\nversion = "{version}"\n'
+    blocks[index] = entry + blocks[index].removeprefix(locked_entry)
+    # The last block ends the file; every block must end alike once they are reordered.
+    blocks = [block if block.endswith("\n") else block + "\n" for block in blocks]
+    kept_blocks = [blocks[i].rstrip("\n") + "\n" for i in sorted(kept)]
     # A stable sort: entries of one name (several versions, split by markers) keep their order.
-    packages.sort(key=lambda block: block.split('"', 2)[1])
-    return PACKAGE_SEPARATOR.join([head, *packages])
+    kept_blocks.sort(key=lambda block: block.split('"', 2)[1])
+    return PACKAGE_SEPARATOR.join([head, *kept_blocks])
 
 
 def place_lock(project: Path, answers: dict[str, object]) -> None:
-    locks = project / LOCKS_FOLDER
-    text = (locks / lock_name(answers)).read_text()
-    lock = project_lock(text, str(answers["project_slug"]), str(answers["version"]))
+    folder = project / LOCK_FOLDER
+    text = (folder / "uv.lock").read_text()
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    slug = normalize(str(answers["project_slug"]))
+    locked = {_parse(block)["name"] for block in text.split(PACKAGE_SEPARATOR)[1:]}
+    if slug in locked - {LOCKED_NAME}:
+        # uv refuses a lock that holds two packages of one name.
+        raise SystemExit(
+            f"ERROR: project_slug: must not name an existing package: '{slug}' is a "
+            "dependency of the service; choose another name"
+        )
+    lock = variant_lock(text, pyproject, slug, str(answers["version"]))
     (project / "uv.lock").write_text(lock)
-    shutil.rmtree(locks)
+    shutil.rmtree(folder)
 
 
 def unwanted_paths(answers: dict[str, object]) -> list[str]:

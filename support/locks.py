@@ -1,58 +1,56 @@
-"""Rewrite the lock of every dependency variant of the template (`scripts/lock`).
+"""The template's one lock (`scripts/lock`).
 
-Each combination of the answers that change the dependencies (the post-generation hook's
-LOCK_FIELDS) is rendered with the default name and version, its lock is brought up to date
-with its pyproject.toml by `uv lock`, and the result is copied back into the template's
-.locks/ folder, from which the hook renders it. The render already holds the current lock,
-so plain `uv lock` keeps every pinned version it can; `--upgrade` or `--upgrade-package NAME`
-(passed on to uv) raises them. Afterwards it prints what changed, and the packages that not
-every lock pins at the same version.
+Every variant's dependencies are a subset of one project: `.lock/pyproject.toml` in the
+template folder declares the union of what every combination of the dependency-changing
+answers renders into its pyproject.toml, and `.lock/uv.lock` locks it. The post-generation
+hook cuts that lock down to the variant it renders. This module rewrites the union from the
+renders and runs one `uv lock` over it; options after `scripts/lock` go to uv (`--upgrade`,
+`--upgrade-package NAME`, `--exclude-newer DATE` for a refresh that can be repeated).
+Afterwards it prints what changed.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
-import shutil
+import re
 import sys
 import tempfile
 import tomllib
-from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import product
 from pathlib import Path
 
-from .rendering import (
-    ANSWERS,
-    ROOT,
-    keep_cookiecutter_home_in,
-    load_hook,
-    render,
-    run,
-    uv,
-    uv_settings,
-)
+from .rendering import ANSWERS, ROOT, keep_cookiecutter_home_in, load_hook, render, run, uv
 
 post_gen = load_hook("post_gen_project")
-LOCKS = ROOT / "{{cookiecutter.project_slug}}" / post_gen.LOCKS_FOLDER
+TEMPLATE = ROOT / "{{cookiecutter.project_slug}}"
+LOCK_FOLDER = TEMPLATE / post_gen.LOCK_FOLDER
+SUPERSET = LOCK_FOLDER / "pyproject.toml"
+LOCK = LOCK_FOLDER / "uv.lock"
+HEADER = """\
+# The union of the dependencies of every variant of the template, written by scripts/lock
+# from the renders: do not edit (edit the template's pyproject.toml, then run scripts/lock).
+# uv.lock beside it locks this project; the post-generation hook cuts it to each variant.
+"""
+
+
+def dependency_fields() -> tuple[str, ...]:
+    """The answers the generated pyproject.toml's Jinja branches on."""
+    text = (TEMPLATE / "pyproject.toml").read_text()
+    named = {
+        m for tag in re.findall(r"\{%.*?%\}", text) for m in re.findall(r"cookiecutter\.(\w+)", tag)
+    }
+    return tuple(field for field in ANSWERS if field in named)
 
 
 def dependency_variants() -> list[dict[str, str]]:
-    choices = [ANSWERS[field] for field in post_gen.LOCK_FIELDS]
+    fields = dependency_fields()
+    choices = [ANSWERS[field] for field in fields]
     return [
-        dict(zip(post_gen.LOCK_FIELDS, combination, strict=True))
+        dict(zip(fields, combination, strict=True))
         for combination in product(*choices)  # type: ignore[arg-type]
     ]
-
-
-def pinned(lock: Path) -> dict[str, set[str]]:
-    versions: dict[str, set[str]] = defaultdict(set)
-    if lock.exists():
-        for package in tomllib.loads(lock.read_text())["package"]:
-            if not package["source"].get("editable"):
-                versions[package["name"]].add(package["version"])
-    return versions
 
 
 @contextmanager
@@ -69,54 +67,89 @@ def silenced_stdout() -> Iterator[None]:
             os.close(saved)
 
 
-def relock(answers: dict[str, str], uv_arguments: list[str], build: Path) -> Path:
-    target = LOCKS / post_gen.lock_name(answers)
-    if not target.exists():
-        # A new combination: any other lock is a starting point, whose versions uv keeps
-        # where they fit.
-        shutil.copy(next(LOCKS.glob("*.lock")), target)
-    with silenced_stdout():  # the hook's "Next:" steps, twelve times
-        project = render(build / target.stem, answers)
-    run([uv(), "lock", "--quiet", *uv_arguments], cwd=project, env=uv_settings())
-    shutil.copy(project / "uv.lock", target)
-    return target
+def rendered_pyprojects(build: Path) -> list[dict[str, object]]:
+    found = []
+    with silenced_stdout():
+        for number, answers in enumerate(dependency_variants()):
+            project = render(build / str(number), answers)
+            found.append(tomllib.loads((project / "pyproject.toml").read_text()))
+    return found
+
+
+def _union(lists: list[list[str]]) -> list[str]:
+    """Every requirement once; one name with two different requirements is an error, since
+    the superset could lock only one of them."""
+    by_name: dict[str, str] = {}
+    for requirement in (r for requirements in lists for r in requirements):
+        (name,) = post_gen.requirement_names([requirement])
+        if by_name.setdefault(name, requirement) != requirement:
+            raise SystemExit(
+                f"lock: two variants require {name} differently: "
+                f"{by_name[name]!r} and {requirement!r}"
+            )
+    return [by_name[name] for name in sorted(by_name)]
+
+
+def superset(pyprojects: list[dict[str, object]]) -> str:
+    """The superset project's pyproject.toml: the default variant's build settings, with the
+    union of every variant's dependencies and dependency groups."""
+    first = pyprojects[0]
+    project = first["project"]
+    tool_uv = first.get("tool", {}).get("uv", {})  # type: ignore[union-attr]
+    build = first["build-system"]
+    assert isinstance(project, dict) and isinstance(build, dict) and isinstance(tool_uv, dict)
+    dependencies = _union([p["project"]["dependencies"] for p in pyprojects])  # type: ignore[index]
+    groups = sorted({g for p in pyprojects for g in p.get("dependency-groups", {})})  # type: ignore[union-attr]
+    lines = [HEADER, "[build-system]"]
+    lines += [f"{key} = {_toml(value)}" for key, value in build.items()]
+    lines += ["", "[project]", f'name = "{post_gen.LOCKED_NAME}"']
+    lines += [f'version = "{post_gen.LOCKED_VERSION}"']
+    lines += [f"requires-python = {_toml(project['requires-python'])}"]
+    lines += ["dependencies = [", *[f"    {_toml(d)}," for d in dependencies], "]"]
+    lines += ["", "[dependency-groups]"]
+    for group in groups:
+        members = _union([p.get("dependency-groups", {}).get(group, []) for p in pyprojects])  # type: ignore[union-attr]
+        lines += [f"{group} = [", *[f"    {_toml(d)}," for d in members], "]"]
+    if tool_uv:
+        lines += ["", "[tool.uv]", *[f"{key} = {_toml(value)}" for key, value in tool_uv.items()]]
+    # A workspace of its own: uv (and Dependabot's uv) would otherwise look for one in the
+    # folders above, and stop at the template's pyproject.toml, which is Jinja, not TOML.
+    lines += ["", "[tool.uv.workspace]", "members = []"]
+    return "\n".join(lines) + "\n"
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    raise TypeError(f"no TOML for {value!r}")
+
+
+def pinned(text: str) -> dict[str, set[str]]:
+    versions: dict[str, set[str]] = {}
+    for package in tomllib.loads(text)["package"] if text else []:
+        if not package["source"].get("editable"):
+            versions.setdefault(package["name"], set()).add(package["version"])
+    return versions
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--upgrade", action="store_true", help="every package to its newest")
-    parser.add_argument("--upgrade-package", action="append", default=[], metavar="NAME")
-    options = parser.parse_args(argv)
-    uv_arguments = ["--upgrade"] if options.upgrade else []
-    for name in options.upgrade_package:
-        uv_arguments += ["--upgrade-package", name]
-
+    if argv[:1] in (["-h"], ["--help"]):
+        print(__doc__)
+        return 0
     keep_cookiecutter_home_in(ROOT / "build")
-    before = {path.name: pinned(path) for path in LOCKS.glob("*.lock")}
-    # Package -> the version sets the locks pin it at (a set: markers may split a package).
-    across: dict[str, set[frozenset[str]]] = defaultdict(set)
-    changes: set[str] = set()
+    before = LOCK.read_text() if LOCK.exists() else ""
     with tempfile.TemporaryDirectory() as build:
-        for answers in dependency_variants():
-            lock = relock(answers, uv_arguments, Path(build))
-            after = pinned(lock)
-            old = before.get(lock.name, {})
-            for name in sorted(set(after) | set(old)):
-                if after.get(name) != old.get(name):
-                    was = ", ".join(sorted(old.get(name, set()))) or "-"
-                    now = ", ".join(sorted(after.get(name, set()))) or "-"
-                    changes.add(f"{name}: {was} -> {now}")
-                if name in after:
-                    across[name].add(frozenset(after[name]))
-            print(f"locked {lock.name}")
-    for change in sorted(changes):
-        print(f"  {change}")
-    differing = {name: versions for name, versions in across.items() if len(versions) > 1}
-    for name, versions in sorted(differing.items()):
-        # Legitimate when the variants' constraints differ (kombu caps packaging, say); a
-        # release published while this ran is the other cause: run it again.
-        pins = " / ".join(sorted(", ".join(sorted(v)) for v in versions))
-        print(f"  not the same in every lock: {name} {pins}")
+        SUPERSET.write_text(superset(rendered_pyprojects(Path(build))))
+    run([uv(), "lock", "--quiet", *argv], cwd=LOCK_FOLDER, env={"UV_PYTHON_DOWNLOADS": "never"})
+    old, new = pinned(before), pinned(LOCK.read_text())
+    for name in sorted(set(old) | set(new)):
+        if old.get(name) != new.get(name):
+            was = ", ".join(sorted(old.get(name, set()))) or "-"
+            now = ", ".join(sorted(new.get(name, set()))) or "-"
+            print(f"  {name}: {was} -> {now}")
+    print(f"locked {LOCK.relative_to(ROOT)}")
     return 0
 
 
