@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from support.rendering import ANSWERS, LEFTOVER_MARKER, render
+from support.leftovers import leftovers
+from support.rendering import ANSWERS, LEFTOVER_MARKER, ROOT, render, run
 
 from .variants import CODE_VARIANTS, SUITE_VARIANTS, VARIANTS, code_variant_of
 
+JINJA = re.compile(r"\{\{|\{%|\{#")
 # Dependencies (and words in .env.example) that belong to one choice only.
 ONLY_FOR = {
     ("database", "postgresql"): ("psycopg", "postgresql"),
@@ -71,6 +73,35 @@ def test_no_leftover_template_markers(project: Path) -> None:
         if path.is_file():
             found = LEFTOVER_MARKER.search(path.read_text())
             assert found is None, f"{found.group()!r} left in {path.relative_to(project)}"
+
+
+def test_no_leftovers_of_branches_left_out(project: Path) -> None:
+    """No empty function, comment about code that is not there, or name nothing uses."""
+    assert leftovers(project) == []
+
+
+def test_python_without_jinja_is_linted_where_it_is_edited(tmp_path: Path) -> None:
+    """The template's Python that no answer changes (most of it: a choice is a module of its
+    own) is checked by the generated project's ruff settings in the template itself."""
+    template = ROOT / "{{cookiecutter.project_slug}}"
+    plain = [
+        path
+        for path in sorted(template.rglob("*"))
+        # A module that one choice renders is named {% if ... %}name.py{% endif %}.
+        if re.search(r"\.py($|\{%)", path.name)
+        and "tests" not in path.relative_to(template).parts
+        and not JINJA.search(path.read_text())
+    ]
+    package = template / "{{cookiecutter.package_name}}"
+    for name in ("db.py", "migrate.py", "sessions.py", "idempotency.py"):
+        assert package / "core" / name in plain, name
+    assert set((package / "migrations" / "versions").glob("*.py")) <= set(plain)
+    assert len([path for path in plain if path.name.endswith("engine.py{% endif %}")]) == 3
+    config = ["--config", str(render(tmp_path, {}) / "pyproject.toml")]
+    ruff = str(Path(sys.executable).parent / "ruff")
+    # N999: the folder is named {{cookiecutter.package_name}} until it is rendered.
+    run([ruff, "check", "--no-cache", *config, "--ignore", "N999", *map(str, plain)], cwd=template)
+    run([ruff, "format", "--check", "--no-cache", *config, *map(str, plain)], cwd=template)
 
 
 def test_no_signature_exploded_by_a_leftover_comma(project: Path) -> None:

@@ -84,15 +84,15 @@ logconfig_dict = {
 
 # Every worker writes its metrics to files in this directory, which must be known before any
 # worker imports prometheus_client: the server's own, or a fresh one for this instance.
-# Set in os.environ, so that a HUP (which reads this file again) keeps the same one.
+# Set in os.environ, so that a HUP (which reads this file again) keeps the same one. For the
+# same reason prometheus_client is imported inside the hooks below, never at the top of this
+# file: it picks where values live when first imported, and the workers inherit the
+# master's modules.
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="prometheus-")
     os.environ["METRICS_DIR_IS_TEMPORARY"] = "1"
 metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
 metrics_bind = os.environ.get("METRICS_BIND", "127.0.0.1:9464")
-# prometheus_client is imported inside the hooks below, never at the top of this file: it
-# picks where values live when first imported, the workers inherit the master's modules, and
-# the directory above must be set by then.
 
 
 def children(pid: int) -> list[int]:

@@ -6,23 +6,18 @@ caller, `create_item` as the pattern for a builder of the new resource.
 
 from __future__ import annotations
 
-{% if cookiecutter.database != "sqlite" or cookiecutter.session_store == "redis" -%}
-import socket
-import threading
-{% endif -%}
+import os
+import stat
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager{% if cookiecutter.database != "sqlite" or cookiecutter.session_store == "redis" %}, suppress{% endif %}
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-{%- if cookiecutter.tracing == "opentelemetry" %}
-from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.trace import SpanKind
-{%- endif %}
 from sqlalchemy import Engine, event, select
 
 from {{ cookiecutter.package_name }}.api_tokens import create_token
@@ -38,15 +33,24 @@ CSRF_HEADER = "X-CSRF-Token"
 SESSION_COOKIE = "{{ cookiecutter.package_name }}_session"
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PASSWORD = "correct horse battery staple"
-# Nothing listens on port 1: connecting there fails at once.
-{%- if cookiecutter.database == "postgresql" %}
-UNREACHABLE_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:1/down"
-{%- elif cookiecutter.database == "mysql" %}
-UNREACHABLE_DATABASE_URL = "mysql+pymysql://root@127.0.0.1:1/down"
-{%- endif %}
-{%- if cookiecutter.session_store == "redis" %}
-UNREACHABLE_REDIS_URL = "redis://127.0.0.1:1/0"
-{%- endif %}
+
+
+def require(server: str, check: Callable[[], object], how_to_start: str = "") -> None:
+    """Run `check`; when it cannot reach the server, fail under CI (where every server must
+    be there) and skip, loudly, elsewhere."""
+    try:
+        check()
+    except Exception as error:
+        how = how_to_start or "see 'Getting started' in README.md"
+        message = f"{server} is not reachable ({type(error).__name__}). Start it: {how}"
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+
+
+def file_mode(path: Path) -> int:
+    """A file's permission bits: 0o600 is readable by its owner only."""
+    return stat.S_IMODE(path.stat().st_mode)
 
 
 def login(client: FlaskClient, email: str, password: str = PASSWORD) -> str:
@@ -138,78 +142,3 @@ def count_session_store(app: Flask) -> Iterator[StoreCalls]:
     finally:
         for name in wrapped:
             delattr(store, name)
-{%- if cookiecutter.database != "sqlite" or cookiecutter.session_store == "redis" %}
-
-
-class TcpProxy:
-    """A real server's stand-in on a port of its own, which a test can take down and bring
-    back: an outage without touching the shared server."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.target = (host, port)
-        self.port = 0
-        self._listener: socket.socket | None = None
-        self._connections: list[socket.socket] = []
-
-    def start(self) -> None:
-        listener = socket.create_server(("127.0.0.1", self.port))
-        self.port = listener.getsockname()[1]
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def stop(self) -> None:
-        """Refuse new connections and cut the open ones, as a crashed server would."""
-        if self._listener is not None:
-            # shutdown() wakes the thread blocked in accept(); close() alone would not.
-            with suppress(OSError):
-                self._listener.shutdown(socket.SHUT_RDWR)
-            self._listener.close()
-            self._listener = None
-        for connection in self._connections:
-            with suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-            connection.close()
-        self._connections.clear()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(self.target)
-            self._connections += [client, server]
-            for source, sink in ((client, server), (server, client)):
-                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for end in (source, sink):
-                with suppress(OSError):
-                    end.shutdown(socket.SHUT_RDWR)
-{%- endif %}
-{%- if cookiecutter.tracing == "opentelemetry" %}
-
-
-def hex_trace(span: ReadableSpan) -> str:
-    """A finished span's trace id as it appears in headers and log lines."""
-    assert span.context is not None
-    return trace.format_trace_id(span.context.trace_id)
-
-
-def hex_span(span: ReadableSpan) -> str:
-    assert span.context is not None
-    return trace.format_span_id(span.context.span_id)
-
-
-def server_span(spans: list[ReadableSpan]) -> ReadableSpan:
-    """The one span of the request itself among a request's spans."""
-    (span,) = [span for span in spans if span.kind == SpanKind.SERVER]
-    return span
-{%- endif %}

@@ -8,9 +8,6 @@ import pytest
 from flask import Flask
 
 from {{ cookiecutter.package_name }}.core.config import ConfigError, from_environ
-{%- if cookiecutter.database != "sqlite" %}
-from {{ cookiecutter.package_name }}.core.db import normalize_url
-{%- endif %}
 
 from .helpers import PASSWORD
 
@@ -111,30 +108,3 @@ def test_a_view_may_set_a_security_header_itself(app: Flask) -> None:
     response = app.test_client().get("/cacheable")
     assert response.headers.getlist("Cache-Control") == ["public, max-age=60"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-{%- if cookiecutter.database == "postgresql" %}
-
-
-@pytest.mark.parametrize(
-    ("given", "expected"),
-    [
-        ("postgres://u:p@db:5432/app", "postgresql+psycopg://u:p@db:5432/app"),
-        ("postgresql://u:p@db/app", "postgresql+psycopg://u:p@db/app"),
-        ("postgresql+psycopg://u@db/app", "postgresql+psycopg://u@db/app"),
-    ],
-)
-def test_platform_database_urls_are_normalized(given: str, expected: str) -> None:
-    assert normalize_url(given) == expected
-{%- elif cookiecutter.database == "mysql" %}
-
-
-@pytest.mark.parametrize(
-    ("given", "expected"),
-    [
-        ("mysql://u:p@db:3306/app", "mysql+pymysql://u:p@db:3306/app?charset=utf8mb4"),
-        ("mariadb://u@db/app", "mysql+pymysql://u@db/app?charset=utf8mb4"),
-        ("mysql+pymysql://u@db/app?charset=latin1", "mysql+pymysql://u@db/app?charset=latin1"),
-    ],
-)
-def test_platform_database_urls_are_normalized(given: str, expected: str) -> None:
-    assert normalize_url(given) == expected
-{%- endif %}

@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
-from .conftest import server_missing
+from .helpers import require
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
@@ -51,10 +51,14 @@ def served(app: Flask) -> Iterator[str]:
 
 
 def test_a_browser_shows_the_operations(served: str, tmp_path: Path) -> None:
-    browser = next((found for name in BROWSERS if (found := shutil.which(name))), None)
-    if browser is None:
-        server_missing("Chromium", "apt-get install chromium", FileNotFoundError(BROWSERS[0]))
-        return
+    found = [path for name in BROWSERS if (path := shutil.which(name))]
+
+    def installed() -> None:
+        if not found:
+            raise FileNotFoundError(BROWSERS[0])
+
+    require("Chromium", installed, "apt-get install chromium")
+    browser = found[0]
     dom = subprocess.run(
         [
             browser,

@@ -1,95 +1,27 @@
-"""What an attacker tried once: private local files, {% if cookiecutter.session_store == "filesystem" %}expired session files pruned{% else %}no session id in Redis{% endif %},
-correlation ids only from the headers a deployment trusts, other services known by name."""
+"""What an attacker tried once: a private instance folder (the database's and the session
+store's own files: test_database.py, test_session_store.py), correlation ids only from the
+headers a deployment trusts, other services known by name."""
 
 from __future__ import annotations
 
-{% if cookiecutter.session_store == "filesystem" -%}
-import os
-{% endif -%}
 import re
-import stat
-{% if cookiecutter.session_store == "filesystem" -%}
-import time
-{% endif -%}
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from flask import Flask
-{%- if cookiecutter.session_store == "redis" %}
-from redis import Redis
-{%- endif %}
 
 from {{ cookiecutter.package_name }}.core.config import ConfigError, from_environ, from_environ_optional
-{%- if cookiecutter.database == "sqlite" %}
-from {{ cookiecutter.package_name }}.core.db import get_database, upgrade
-{%- endif %}
 
-from .helpers import HEADER, {% if cookiecutter.session_store == "redis" %}SESSION_COOKIE, {% endif %}logged_in_client
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
+from .helpers import HEADER, file_mode
 
 
 def test_local_folders_are_private(
     app_factory: Callable[..., Flask], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
-    app = app_factory(SESSION_DIR=str(tmp_path / "sessions"))
-    assert mode(Path(app.instance_path)) == 0o700
-{%- if cookiecutter.session_store == "filesystem" %}
-    assert mode(tmp_path / "sessions") == 0o700
-    logged_in_client(app)
-    assert all(mode(path) == 0o600 for path in (tmp_path / "sessions").iterdir())
-{%- endif %}
-{%- if cookiecutter.database == "sqlite" %}
-
-
-def test_the_database_file_is_private(app_factory: Callable[..., Flask], tmp_path: Path) -> None:
-    """It holds password hashes: readable by the service's user only, like its WAL files."""
-    database = tmp_path / "private.sqlite3"
-    app = app_factory(DATABASE_URL=f"sqlite:///{database}")
-    upgrade(get_database(app).engine)
-    created = [database, *tmp_path.glob("private.sqlite3-*")]
-    assert all(mode(path) == 0o600 for path in created), {p.name: oct(mode(p)) for p in created}
-{%- endif %}
-{%- if cookiecutter.session_store == "filesystem" %}
-
-
-def test_expired_session_files_are_pruned(
-    app_factory: Callable[..., Flask], tmp_path: Path
-) -> None:
-    sessions = tmp_path / "sessions"
-    app = app_factory(SESSION_DIR=str(sessions))
-    logged_in_client(app)
-    logged_in_client(app)
-    old, fresh = sorted(sessions.iterdir())
-    past = time.time() - app.permanent_session_lifetime.total_seconds() - 60
-    os.utime(old, (past, past))
-    result = app.test_cli_runner().invoke(args=["prune-sessions"])
-    assert result.exit_code == 0, result.output
-    assert "Removed 1 expired session files." in result.output
-    assert sorted(sessions.iterdir()) == [fresh]
-{%- else %}
-
-
-def test_redis_never_holds_a_session_id(app_factory: Callable[..., Flask], redis_url: str) -> None:
-    """Whoever can list this Redis's keys learns no session id: sessions live under a hash."""
     app = app_factory()
-    client, _token = logged_in_client(app)
-    cookie = client.get_cookie(SESSION_COOKIE)
-    assert cookie is not None
-    prefix = app.config["SESSION_KEY_PREFIX"]
-    store = Redis.from_url(redis_url)
-    try:
-        keys = [key.decode() for key in store.scan_iter(match=f"{prefix}*")]
-    finally:
-        store.close()
-    assert keys and not any(cookie.value in key for key in keys)
-    assert all(re.fullmatch(re.escape(prefix) + "[0-9a-f]{64}", key) for key in keys)
-    assert client.get("/auth/me").status_code == 200
-{%- endif %}
+    assert file_mode(Path(app.instance_path)) == 0o700
 
 
 @pytest.mark.parametrize(

@@ -13,10 +13,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
-from sqlalchemy import Engine, {% if cookiecutter.database != "sqlite" %}create_engine, {% endif %}inspect{% if cookiecutter.database != "sqlite" %}, text
-from sqlalchemy.engine import make_url{% endif %}
+from sqlalchemy import Engine, inspect
 
-from {{ cookiecutter.package_name }}.core.db import Base, alembic_config, {% if cookiecutter.database != "sqlite" %}get_database, {% endif %}upgrade
+from {{ cookiecutter.package_name }}.core.db import Base
+from {{ cookiecutter.package_name }}.core.migrate import alembic_config, upgrade
 
 from .helpers import PACKAGE
 
@@ -99,28 +99,3 @@ def test_a_missing_setting_is_one_line_naming_the_fix(tmp_path: Path) -> None:
     # The first setting missing (a server URL, or SECRET_KEY), in one line, no traceback.
     assert result.stderr.startswith("Error: ") and "is not set" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-{%- if cookiecutter.database != "sqlite" %}
-
-
-def test_init_db_creates_a_missing_development_database(
-    app_factory: Callable[..., Flask], database_url: str
-) -> None:
-    url = make_url(database_url)
-    missing = url.set(database=f"{url.database}_dev")
-    app = app_factory(APP_ENV="development", DATABASE_URL=missing.render_as_string(False))
-    try:
-        result = app.test_cli_runner().invoke(args=["init-db"])
-        assert result.exit_code == 0, result.output
-        assert f"Created the database {missing.database}." in result.output
-        assert "Initialized the database." in result.output
-    finally:
-        get_database(app).engine.dispose()
-        admin = create_engine(
-            url.set(database={{ '"postgres"' if cookiecutter.database == "postgresql" else '""' }}),
-            isolation_level="AUTOCOMMIT",
-        )
-        with admin.connect() as connection:
-            name = admin.dialect.identifier_preparer.quote(str(missing.database))
-            connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        admin.dispose()
-{%- endif %}

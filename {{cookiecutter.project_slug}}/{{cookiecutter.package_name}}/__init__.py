@@ -33,6 +33,7 @@ from .core import (
 {%- if cookiecutter.metrics == "prometheus" %}
     metrics,
 {%- endif %}
+    migrate,
     passwords,
     ratelimit,
     security,
@@ -86,6 +87,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> APIFlask:
     logs.init_app(app)  # JSON lines stamped with the context; access log
     errors.init_app(app)  # JSON errors; 503 when a dependency is down
     db.init_app(app)  # engine; get_db() Session on g; teardown_db
+    migrate.init_app(app)  # init-db, upgrade-db, downgrade-db (Alembic)
     sessions.init_app(app)  # server-side sessions (Flask-Session)
     api.init_app(app)  # the OpenAPI document; validation errors (after sessions: cookie name)
     docs.init_app(app)  # /docs, unless API_DOCS is off

@@ -36,16 +36,15 @@ from typing import Any, TypeVar, cast
 
 import click
 from flask import Flask, Response, abort, current_app, make_response, request
-from sqlalchemy import Integer, LargeBinary, String, delete{% if cookiecutter.database != "sqlite" %}, text{% endif %}
-{%- if cookiecutter.database == "mysql" %}
-from sqlalchemy.dialects.mysql import MEDIUMBLOB
-{%- endif %}
+from sqlalchemy import Integer, LargeBinary, String, delete
+from sqlalchemy.dialects import mysql
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from . import payload
 from .context import get_current_context, with_correlation_id
 from .db import TIMESTAMP, Base, get_db
+from .engine import brief_lock_wait, is_lock_conflict
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -53,12 +52,10 @@ KEY_MAX_LENGTH = 255
 # Marks a view for the OpenAPI document (core/api.py lists the header on its operation).
 MARKER = "idempotent"
 View = TypeVar("View", bound=Callable[..., Any])
-{%- if cookiecutter.database == "mysql" %}
 # MySQL's BLOB holds 64 KiB; MEDIUMBLOB 16 MiB.
-BODY = LargeBinary().with_variant(MEDIUMBLOB(), "mysql")
-{%- else %}
-BODY = LargeBinary()
-{%- endif %}
+BODY = LargeBinary().with_variant(mysql.MEDIUMBLOB(), "mysql")
+# Binary on MySQL: the key "ABC" is not the key "abc" (its default collation says it is).
+KEY = String(KEY_MAX_LENGTH).with_variant(String(KEY_MAX_LENGTH, collation="utf8mb4_bin"), "mysql")
 
 
 class StoredResponse(Base):
@@ -67,14 +64,7 @@ class StoredResponse(Base):
     __tablename__ = "idempotency_keys"
 
     caller: Mapped[str] = mapped_column(String(64), primary_key=True)
-{%- if cookiecutter.database == "mysql" %}
-    # Binary: the key "ABC" is not the key "abc" (MySQL's default collation says it is).
-    key: Mapped[str] = mapped_column(
-        String(KEY_MAX_LENGTH, collation="utf8mb4_bin"), primary_key=True
-    )
-{%- else %}
-    key: Mapped[str] = mapped_column(String(KEY_MAX_LENGTH), primary_key=True)
-{%- endif %}
+    key: Mapped[str] = mapped_column(KEY, primary_key=True)
     # SHA-256 of the method, path and body: the same key with another request is refused.
     fingerprint: Mapped[str] = mapped_column(String(64))
     status: Mapped[int] = mapped_column(Integer)
@@ -108,79 +98,40 @@ def fingerprint() -> str:
     return digest.hexdigest()
 
 
-def is_lock_conflict(error: OperationalError) -> bool:
-    """The database refused to wait longer for a row another transaction holds."""
-{%- if cookiecutter.database == "postgresql" %}
-    # lock_not_available (lock_timeout), deadlock_detected
-    return getattr(error.orig, "sqlstate", None) in {"55P03", "40P01"}
-{%- elif cookiecutter.database == "mysql" %}
-    # ER_LOCK_WAIT_TIMEOUT, ER_LOCK_DEADLOCK
-    return bool(error.orig and error.orig.args and error.orig.args[0] in {1205, 1213})
-{%- else %}
-    # Another worker's transaction held SQLite's one write lock past busy_timeout: the
-    # same key's first request, or any other write.
-    return "database is locked" in str(error.orig)
-{%- endif %}
-
-
-def limit_lock_wait(db: Session) -> None:
-    """Wait only briefly for a row another transaction holds: a repeat of a running request
-    must get its 409 at once, not hold a worker until the first one ends."""
-{%- if cookiecutter.database == "postgresql" %}
-    db.execute(text("SET LOCAL lock_timeout = '200ms'"))  # this transaction only
-{%- elif cookiecutter.database == "mysql" %}
-    db.execute(text("SET SESSION innodb_lock_wait_timeout = 1"))  # seconds; MySQL's least
-{%- else %}
-    # SQLite waits busy_timeout (core/db.py) for its one write lock; nothing to set.
-{%- endif %}
-
-
-def restore_lock_wait(db: Session) -> None:
-{%- if cookiecutter.database == "postgresql" %}
-    db.execute(text("SET LOCAL lock_timeout = DEFAULT"))
-{%- elif cookiecutter.database == "mysql" %}
-    # A session setting outlives the transaction: the pooled connection must not keep it.
-    db.execute(text("SET SESSION innodb_lock_wait_timeout = DEFAULT"))
-{%- else %}
-    pass
-{%- endif %}
-
-
 def claim(db: Session, record: StoredResponse, retention: timedelta) -> StoredResponse | None:
     """Insert the key's row in this transaction, before the view writes anything; returns
     the stored response instead when the key was used before (and is younger than
     `retention`: an older one is deleted and the key claimed anew). A concurrent request
-    with the same key holds the row uncommitted: after a short wait this one gets a 409."""
-    limit_lock_wait(db)
-    db.add(record)
-    try:
-        db.flush()
-    except IntegrityError:
-        db.rollback()
-        restore_lock_wait(db)
-        expired = db.execute(
-            delete(StoredResponse).where(
-                StoredResponse.caller == record.caller,
-                StoredResponse.key == record.key,
-                StoredResponse.created_at < datetime.now(UTC) - retention,
-            )
+    with the same key holds the row uncommitted: after a short wait (a repeat of a running
+    request must get its 409 at once, not hold a worker until the first one ends) this one
+    gets a 409."""
+    with brief_lock_wait(db):
+        db.add(record)
+        try:
+            db.flush()
+            return None
+        except IntegrityError:
+            db.rollback()
+        except OperationalError as error:
+            db.rollback()
+            if not is_lock_conflict(error):
+                raise
+            busy = f"Another request holds this {HEADER}, or the database is busy; retry."
+            abort(409, description=busy)
+    expired = db.execute(
+        delete(StoredResponse).where(
+            StoredResponse.caller == record.caller,
+            StoredResponse.key == record.key,
+            StoredResponse.created_at < datetime.now(UTC) - retention,
         )
-        if expired.rowcount:  # type: ignore[attr-defined]
-            db.commit()
-            return claim(db, record, retention)  # the rollback made `record` new again
-        stored = db.get(StoredResponse, (record.caller, record.key))
-        if stored is None:  # the other request failed and rolled back meanwhile
-            abort(409, description=f"A request with this {HEADER} did not finish; retry.")
-        return stored
-    except OperationalError as error:
-        db.rollback()
-        if not is_lock_conflict(error):
-            raise
-        restore_lock_wait(db)
-        busy = f"Another request holds this {HEADER}, or the database is busy; retry."
-        abort(409, description=busy)
-    restore_lock_wait(db)
-    return None
+    )
+    if expired.rowcount:  # type: ignore[attr-defined]
+        db.commit()
+        return claim(db, record, retention)  # the rollback made `record` new again
+    stored = db.get(StoredResponse, (record.caller, record.key))
+    if stored is None:  # the other request failed and rolled back meanwhile
+        abort(409, description=f"A request with this {HEADER} did not finish; retry.")
+    return stored
 
 
 def replay(stored: StoredResponse) -> Response:

@@ -9,21 +9,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-{%- if cookiecutter.database == "mysql" %}
 from sqlalchemy.dialects import mysql
-{%- endif %}
 
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
-{%- if cookiecutter.database == "mysql" %}
 
+# Each database reads its own options and ignores the others': one text for all of them.
 TIMESTAMP = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql")
-{%- else %}
-
-TIMESTAMP = sa.DateTime(timezone=True)
-{%- endif %}
 
 
 def upgrade() -> None:
@@ -35,13 +29,9 @@ def upgrade() -> None:
         sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
-{%- if cookiecutter.database == "sqlite" %}
         sqlite_autoincrement=True,
-{%- endif %}
-{%- if cookiecutter.database == "mysql" %}
         mysql_charset="utf8mb4",
         mysql_collate="utf8mb4_unicode_ci",
-{%- endif %}
     )
     op.create_table(
         "items",
@@ -54,13 +44,9 @@ def upgrade() -> None:
             ["created_by"], ["users.id"], name=op.f("fk_items_created_by_users")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_items")),
-{%- if cookiecutter.database == "sqlite" %}
         sqlite_autoincrement=True,
-{%- endif %}
-{%- if cookiecutter.database == "mysql" %}
         mysql_charset="utf8mb4",
         mysql_collate="utf8mb4_unicode_ci",
-{%- endif %}
     )
     op.create_index(op.f("ix_items_created_by"), "items", ["created_by"])
     op.create_index(op.f("ix_items_correlation_id"), "items", ["correlation_id"])

@@ -9,21 +9,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-{%- if cookiecutter.database == "mysql" %}
 from sqlalchemy.dialects import mysql
-{%- endif %}
 
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
-{%- if cookiecutter.database == "mysql" %}
 
+# Each database reads its own options and ignores the others': one text for all of them.
 TIMESTAMP = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql")
-{%- else %}
-
-TIMESTAMP = sa.DateTime(timezone=True)
-{%- endif %}
 
 
 def upgrade() -> None:
@@ -40,38 +34,32 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
-{%- if cookiecutter.database == "sqlite" %}
         sqlite_autoincrement=True,
-{%- endif %}
-{%- if cookiecutter.database == "mysql" %}
         mysql_charset="utf8mb4",
         mysql_collate="utf8mb4_unicode_ci",
-{%- endif %}
     )
     op.create_index("ix_api_tokens_user_id_name", "api_tokens", ["user_id", "name"], unique=True)
     op.create_table(
         "idempotency_keys",
         sa.Column("caller", sa.String(length=64), nullable=False),
-{%- if cookiecutter.database == "mysql" %}
-        sa.Column("key", sa.String(length=255, collation="utf8mb4_bin"), nullable=False),
-{%- else %}
-        sa.Column("key", sa.String(length=255), nullable=False),
-{%- endif %}
+        sa.Column(
+            "key",
+            sa.String(length=255).with_variant(
+                sa.String(length=255, collation="utf8mb4_bin"), "mysql"
+            ),
+            nullable=False,
+        ),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("status", sa.Integer(), nullable=False),
-{%- if cookiecutter.database == "mysql" %}
-        sa.Column("body", mysql.MEDIUMBLOB(), nullable=False),
-{%- else %}
-        sa.Column("body", sa.LargeBinary(), nullable=False),
-{%- endif %}
+        sa.Column(
+            "body", sa.LargeBinary().with_variant(mysql.MEDIUMBLOB(), "mysql"), nullable=False
+        ),
         sa.Column("content_type", sa.String(length=255), nullable=True),
         sa.Column("location", sa.String(length=2048), nullable=True),
         sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("caller", "key", name=op.f("pk_idempotency_keys")),
-{%- if cookiecutter.database == "mysql" %}
         mysql_charset="utf8mb4",
         mysql_collate="utf8mb4_unicode_ci",
-{%- endif %}
     )
     op.create_index(op.f("ix_idempotency_keys_created_at"), "idempotency_keys", ["created_at"])
 
