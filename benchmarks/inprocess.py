@@ -96,7 +96,8 @@ def build_service(package: str) -> Any:
     """The generated app, configured from the environment like production."""
     app = importlib.import_module(package).create_app()
     db = importlib.import_module(f"{package}.core.db")
-    db.upgrade(db.get_database(app).engine)
+    migrate = importlib.import_module(f"{package}.core.migrate")
+    migrate.upgrade(db.get_database(app).engine)
     # Every handler writes to /dev/null: formatting is measured, terminal output is not.
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.StreamHandler):

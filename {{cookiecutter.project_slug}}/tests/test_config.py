@@ -43,12 +43,15 @@ def test_numbers_must_be_numbers() -> None:
 
 
 def test_environment_values_are_read() -> None:
-    config = from_environ(
-        {"DATABASE_URL": "sqlite:///elsewhere.db", "LOG_LEVEL": "debug"}, "/srv/instance"
-    )
-    assert config["DATABASE_URL"] == "sqlite:///elsewhere.db"
+    config = from_environ({"DATABASE_POOL_SIZE": "12", "LOG_LEVEL": "debug"}, "/srv/instance")
+    assert config["DATABASE_POOL_SIZE"] == 12
     assert config["LOG_LEVEL"] == "DEBUG"
     assert config["APP_ENV"] == "production"
+
+
+def test_a_url_of_another_kind_of_database_is_one_line() -> None:
+    with pytest.raises(ConfigError, match=r"^DATABASE_URL: must be .* URL"):
+        from_environ({"DATABASE_URL": "redis://127.0.0.1:6379/0"}, "/srv/instance")
 
 
 @pytest.mark.parametrize(

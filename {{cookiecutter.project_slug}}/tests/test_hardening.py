@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from {{ cookiecutter.package_name }}.core.config import ConfigError, from_environ, from_environ_optional
+from {{ cookiecutter.package_name }}.core.config import ConfigError, from_environ
 
 from .helpers import HEADER, file_mode
 
@@ -43,14 +43,18 @@ def test_a_deployment_chooses_which_incoming_ids_to_trust(
         assert echoed == sent[trusted]
 
 
-def test_correlation_headers_from_the_environment() -> None:
-    assert from_environ_optional({}) == {}
-    assert from_environ_optional({"CORRELATION_ID_HEADERS": ""}) == {"CORRELATION_ID_HEADERS": []}
-    assert from_environ_optional({"CORRELATION_ID_HEADERS": "X-Request-ID, traceparent"}) == {
-        "CORRELATION_ID_HEADERS": ["X-Request-ID", "traceparent"]
-    }
+def test_correlation_headers_from_the_environment(tmp_path: Path) -> None:
+    def headers(environ: dict[str, str]) -> object:
+        return from_environ(environ, str(tmp_path)).get("CORRELATION_ID_HEADERS")
+
+    assert headers({}) is None  # the context's own default
+    assert headers({"CORRELATION_ID_HEADERS": ""}) == []
+    assert headers({"CORRELATION_ID_HEADERS": "X-Request-ID, traceparent"}) == [
+        "X-Request-ID",
+        "traceparent",
+    ]
     with pytest.raises(ConfigError, match="CORRELATION_ID_HEADERS"):
-        from_environ_optional({"CORRELATION_ID_HEADERS": "X-Bad:Header"})
+        headers({"CORRELATION_ID_HEADERS": "X-Bad:Header"})
 
 
 def test_other_services_are_known_by_name(tmp_path: Path) -> None:

@@ -1,27 +1,33 @@
-"""Configuration: every setting comes from the environment (or a `.env` file).
+"""Configuration: every setting the service reads, declared once, in `Settings`.
 
-`from_environ` is a pure function of a mapping, so it is trivial to test; `init_app` applies
-it, lets a test override anything, and refuses to start a production service with a secret
-key that anyone could guess.
+A setting is an environment variable (or a line of `.env`; the environment wins) with a
+type, a default and one line of description. `Settings` is this module's core settings plus
+those of the database (`core/engine.py`) and of the session store (`core/session_store.py`);
+an option's module declares its own the same way and reads them with `load`. The README's
+settings table and `.env.example` are checked against these declarations, both ways, by
+`tests/test_settings.py`. A bad value stops the service with one line naming the setting.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import click
 from dotenv import find_dotenv, load_dotenv
 from flask import Flask
+from pydantic import Field, NonNegativeInt, PositiveInt, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-ENVIRONMENTS = ("production", "development", "testing")
+from .engine import DatabaseSettings
+from .session_store import StoreSettings
+
 # Values copied from examples and tutorials: a production key must be none of them.
 WEAK_SECRET_KEYS = frozenset(
     {"change-me", "changeme", "secret", "dev", "development", "test", "testing", "please-change"}
@@ -31,23 +37,17 @@ MIN_SECRET_KEY_LENGTH = 32
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # What an API token may look like (core/tokens.py makes them), here and from other services.
 API_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,200}")
-RATELIMIT_KEY_PREFIX = "{{ cookiecutter.package_name }}:ratelimit"
 # Health probes answer without the session store, even when a client sends a cookie, and
 # their access-log lines are DEBUG.
 PROBE_PATHS = frozenset({"/healthz", "/readyz"})
-{%- if cookiecutter.database == "sqlite" %}
-SQLITE_FILE = "{{ cookiecutter.package_name }}.sqlite3"
-{%- elif cookiecutter.database == "postgresql" %}
-LOCAL_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/{{ cookiecutter.package_name }}"
-{%- elif cookiecutter.database == "mysql" %}
-LOCAL_DATABASE = "mysql+pymysql://root@127.0.0.1:3306/{{ cookiecutter.package_name }}"
-{%- endif %}
-{%- if cookiecutter.session_store == "redis" %}
-LOCAL_REDIS = "redis://127.0.0.1:6379/0"
-SESSION_KEY_PREFIX = "{{ cookiecutter.package_name }}:session:"
-{%- endif %}
+# The package's name, for names the service gives its keys in shared stores.
+PACKAGE = __name__.split(".")[0]
 
+_EXTENSION = "settings"
 log = logging.getLogger(__name__)
+SettingsModel = TypeVar("SettingsModel", bound=BaseSettings)
+# Settings are environment variables by their exact names; other variables are not settings.
+SOURCES = SettingsConfigDict(case_sensitive=True, extra="ignore")
 
 
 class ConfigError(click.ClickException):
@@ -57,167 +57,197 @@ class ConfigError(click.ClickException):
     """
 
 
-def _int(environ: Mapping[str, str], name: str, default: int) -> int:
-    raw = environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+def _words(value: object) -> object:
+    """`a, b c` -> ["a", "b", "c"]: lists in the environment are separated by commas or spaces."""
+    return value.replace(",", " ").split() if isinstance(value, str) else value
 
 
-def _positive(environ: Mapping[str, str], name: str, default: int) -> int:
-    value = _int(environ, name, default)
-    if value < 1:
-        raise ConfigError(f"{name} must be at least 1, not {value}")
-    return value
+Words = Annotated[list[str], NoDecode]
 
 
-def _services(environ: Mapping[str, str], name: str) -> dict[str, str]:
-    """`billing=https://billing.internal, https://other` -> {"billing": ..., "service-2": ...}:
+class Settings(DatabaseSettings, StoreSettings, BaseSettings):
+    """Every setting of the service (an option's module adds its own: see `load`)."""
+
+    model_config = SOURCES
+
+    APP_ENV: Literal["production", "development", "testing"] = Field(
+        "production",
+        description="production: a strong SECRET_KEY, Secure cookies, HSTS, no /docs; "
+        "development: a random key per process when SECRET_KEY is empty",
+    )
+    SECRET_KEY: str = Field(
+        "", description="Signs sessions and cursors; random, 32 characters or more"
+    )
+    SESSION_LIFETIME_SECONDS: PositiveInt = Field(
+        8 * 3600, description="How long a login lasts, from its last change"
+    )
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="The least severe log lines written"
+    )
+    ACCESS_LOG: bool | None = Field(
+        None,
+        description="The app's own access line per request (default: on, except in production, "
+        "where gunicorn writes it)",
+    )
+    MAX_CONTENT_LENGTH: PositiveInt = Field(
+        1024 * 1024, description="The largest request body accepted, in bytes (413 beyond)"
+    )
+    API_DOCS: bool | None = Field(
+        None, description="Serve /docs (default: on, except in production); /openapi.json always"
+    )
+    TRUSTED_PROXY_HOPS: NonNegativeInt = Field(
+        0,
+        description="Proxies in front whose X-Forwarded-* headers to believe (1 behind the "
+        "shipped nginx)",
+    )
+    CORRELATION_ID_HEADERS: Words | None = Field(
+        None,
+        description="Incoming headers that may carry a correlation id, in order (default: the "
+        "service's header, X-Request-ID, traceparent); empty: always a new id",
+    )
+    BACKGROUND_THREADS: PositiveInt = Field(
+        4, description="Threads per worker process for background work (core/background.py)"
+    )
+    DOWNSTREAM_URLS: Words = Field(
+        [], description="Other services GET /downstream calls, as name=URL, comma-separated"
+    )
+    DOWNSTREAM_TOKENS: Words = Field(
+        [], description="The API token to send to each of them, as name=token"
+    )
+    DOWNSTREAM_DEADLINE_SECONDS: PositiveInt = Field(
+        3, description="One deadline for all the calls of one GET /downstream"
+    )
+    IDEMPOTENCY_KEY_RETENTION_SECONDS: PositiveInt = Field(
+        24 * 3600, description="How long a write's response is kept for a retry with its key"
+    )
+    LOGIN_RATE_LIMIT_PER_CLIENT: str = Field(
+        "20/minute", description="Failed logins allowed per client address"
+    )
+    LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_CLIENT: str = Field(
+        "5/minute", description="Failed logins allowed per account from one address"
+    )
+    LOGIN_RATE_LIMIT_PER_ACCOUNT: str = Field(
+        "1000/hour", description="Failed logins allowed per account from all addresses together"
+    )
+    PASSWORD_HASH_CONCURRENCY: PositiveInt = Field(
+        1, description="Password hashes computed at once per worker (more wait, then get 503)"
+    )
+    RATELIMIT_KEY_PREFIX: str = Field(
+        f"{PACKAGE}:ratelimit", description="Prefix of the login counters' keys in their store"
+    )
+
+    @field_validator(
+        "CORRELATION_ID_HEADERS", "DOWNSTREAM_URLS", "DOWNSTREAM_TOKENS", mode="before"
+    )
+    @classmethod
+    def _split(cls, value: object) -> object:
+        return _words(value)
+
+    @field_validator("LOG_LEVEL", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("CORRELATION_ID_HEADERS")
+    @classmethod
+    def _header_names(cls, headers: list[str] | None) -> list[str] | None:
+        for header in headers or []:
+            if not HEADER_NAME.fullmatch(header):
+                raise ValueError(f"must list HTTP header names, not {header!r}")
+        return headers
+
+    def flask_config(self, instance_path: str) -> dict[str, Any]:
+        """Flask's config keys: every setting, with the defaults that depend on APP_ENV or on
+        the instance folder filled in."""
+        production = self.APP_ENV == "production"
+        config: dict[str, Any] = self.model_dump(exclude_none=True)
+        services = downstream_services(self.DOWNSTREAM_URLS)
+        config.update(
+            ACCESS_LOG=not production if self.ACCESS_LOG is None else self.ACCESS_LOG,
+            API_DOCS=not production if self.API_DOCS is None else self.API_DOCS,
+            DOWNSTREAM_URLS=services,
+            DOWNSTREAM_TOKENS=downstream_tokens(self.DOWNSTREAM_TOKENS, services),
+            PERMANENT_SESSION_LIFETIME=timedelta(seconds=self.SESSION_LIFETIME_SECONDS),
+            SESSION_COOKIE_SECURE=production,
+            TESTING=self.APP_ENV == "testing",
+        )
+        config.update(self.database_config(instance_path, production))
+        config.update(self.store_config(instance_path, production))
+        return config
+
+
+def downstream_services(entries: list[str]) -> dict[str, str]:
+    """`billing=https://billing.internal https://other` -> {"billing": ..., "service-2": ...}:
     other services by the name clients see, never their internal address."""
     services = {}
-    for position, entry in enumerate(environ.get(name, "").replace(",", " ").split(), 1):
+    for position, entry in enumerate(entries, 1):
         label, _, url = entry.partition("=") if "=" in entry.split("://")[0] else ("", "", entry)
         parts = urlsplit(url)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ConfigError(f"{name} must list [name=]http(s):// URLs, not {entry!r}")
+            raise ConfigError(f"DOWNSTREAM_URLS must list [name=]http(s):// URLs, not {entry!r}")
         label = label or f"service-{position}"
         if label in services:
-            raise ConfigError(f"{name} names {label!r} twice")
+            raise ConfigError(f"DOWNSTREAM_URLS names {label!r} twice")
         services[label] = url
     return services
 
 
-def _service_tokens(environ: Mapping[str, str], name: str, services: str) -> dict[str, str]:
-    """`billing=<token> ...`: the API token to send to each service `services` names."""
-    known = _services(environ, services)
+def downstream_tokens(entries: list[str], services: Mapping[str, str]) -> dict[str, str]:
+    """`billing=<token> ...`: the API token to send to each service DOWNSTREAM_URLS names."""
     tokens = {}
-    for entry in environ.get(name, "").replace(",", " ").split():
+    for entry in entries:
         label, _, token = entry.partition("=")
-        if label not in known:
-            raise ConfigError(f"{name}: {label!r} is not a service {services} names")
+        if label not in services:
+            raise ConfigError(
+                f"DOWNSTREAM_TOKENS: {label!r} is not a service DOWNSTREAM_URLS names"
+            )
         if not API_TOKEN.fullmatch(token):
-            raise ConfigError(f"{name}: the token for {label!r} is not an API token")
+            raise ConfigError(f"DOWNSTREAM_TOKENS: the token for {label!r} is not an API token")
         tokens[label] = token
     return tokens
 
 
-def _headers(environ: Mapping[str, str], name: str) -> list[str] | None:
-    raw = environ.get(name)
-    if raw is None:
-        return None
-    headers = raw.replace(",", " ").split()
-    for header in headers:
-        if not HEADER_NAME.fullmatch(header):
-            raise ConfigError(f"{name} must list HTTP header names, not {header!r}")
-    return headers
+def _one_line(error: ValidationError) -> str:
+    problem = error.errors()[0]
+    name = ".".join(str(part) for part in problem["loc"])
+    message = problem["msg"].removeprefix("Value error, ")
+    given = problem.get("input")
+    return f"{name}: {message}" + (f" (got {given!r})" if isinstance(given, str) else "")
 
 
-def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = (environ.get(name) or "").strip().lower()
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    if raw:
-        raise ConfigError(f"{name} must be true or false (1/0, yes/no, on/off), not {raw!r}")
-    return default
-
-
-def _log_level(environ: Mapping[str, str]) -> str:
-    level = (environ.get("LOG_LEVEL") or "INFO").upper()
-    if level not in logging.getLevelNamesMapping():
-        raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
-    return level
+def read(model: type[SettingsModel], **given: Any) -> SettingsModel:
+    """`model`'s settings from the environment, `given` winning over it, or a ConfigError
+    naming the first bad one and what it was."""
+    try:
+        return model(**given)
+    except ValidationError as error:
+        raise ConfigError(_one_line(error)) from None
 
 
 def from_environ(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
-    """Translate environment variables into Flask config keys."""
-    app_env = environ.get("APP_ENV", "production")
-    if app_env not in ENVIRONMENTS:
-        raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, not {app_env!r}")
-    production = app_env == "production"
-{%- if cookiecutter.database == "sqlite" %}
-    default_database = "sqlite:///" + str(Path(instance_path) / SQLITE_FILE)
-{%- else %}
-    # Local servers are a development default only: production must name its own.
-    default_database = None if production else LOCAL_DATABASE
-{%- endif %}
-{%- if cookiecutter.background_jobs == "celery" %}
-    broker = environ.get("CELERY_BROKER_URL") or (
-        None if production else "redis://127.0.0.1:6379/1"
-    )
-{%- endif %}
-    return {
-        "APP_ENV": app_env,
-        "SECRET_KEY": environ.get("SECRET_KEY", ""),
-        "DATABASE_URL": environ.get("DATABASE_URL") or default_database,
-        "DATABASE_POOL_SIZE": _int(environ, "DATABASE_POOL_SIZE", 5),
-{%- if cookiecutter.session_store == "filesystem" %}
-        "SESSION_DIR": environ.get("SESSION_DIR") or str(Path(instance_path) / "sessions"),
-{%- elif cookiecutter.session_store == "redis" %}
-        "REDIS_URL": environ.get("REDIS_URL") or (None if production else LOCAL_REDIS),
-        # Several services (or environments) can share one Redis under different prefixes.
-        "SESSION_KEY_PREFIX": environ.get("SESSION_KEY_PREFIX") or SESSION_KEY_PREFIX,
-{%- endif %}
-        "LOG_LEVEL": _log_level(environ),
-        # In production gunicorn writes each request's access line (gunicorn.conf.py); the
-        # app writing its own too would double the lines and their cost.
-        "ACCESS_LOG": _flag(environ, "ACCESS_LOG", not production),
-        "BACKGROUND_THREADS": _int(environ, "BACKGROUND_THREADS", 4),
-        "DOWNSTREAM_URLS": _services(environ, "DOWNSTREAM_URLS"),
-        "DOWNSTREAM_TOKENS": _service_tokens(environ, "DOWNSTREAM_TOKENS", "DOWNSTREAM_URLS"),
-        # How long a write's response is kept for a retry with the same Idempotency-Key.
-        "IDEMPOTENCY_KEY_RETENTION_SECONDS": _positive(
-            environ, "IDEMPOTENCY_KEY_RETENTION_SECONDS", 24 * 3600
-        ),
-        # One deadline for all the calls of one GET /downstream.
-        "DOWNSTREAM_DEADLINE_SECONDS": _positive(environ, "DOWNSTREAM_DEADLINE_SECONDS", 3),
-{%- if cookiecutter.background_jobs == "celery" %}
-        "CELERY_BROKER_URL": broker,
-        "CELERY_RESULT_BACKEND": environ.get("CELERY_RESULT_BACKEND") or broker,
-        "CELERY_QUEUE": environ.get("CELERY_QUEUE") or "{{ cookiecutter.package_name }}",
-{%- endif %}
-        "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", 1024 * 1024),
-        # The docs page (/docs); /openapi.json is always served.
-        "API_DOCS": _flag(environ, "API_DOCS", not production),
-        "TRUSTED_PROXY_HOPS": _int(environ, "TRUSTED_PROXY_HOPS", 0),
-        # Failed logins (see core/ratelimit.py for why three counters).
-        "LOGIN_RATE_LIMIT_PER_CLIENT": environ.get("LOGIN_RATE_LIMIT_PER_CLIENT") or "20/minute",
-        "LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_CLIENT": (
-            environ.get("LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_CLIENT") or "5/minute"
-        ),
-        "LOGIN_RATE_LIMIT_PER_ACCOUNT": environ.get("LOGIN_RATE_LIMIT_PER_ACCOUNT") or "1000/hour",
-        # Password hashes computed at once per worker process; more logins wait briefly, then
-        # get a 503, so that logins cannot starve every other request of CPU.
-        "PASSWORD_HASH_CONCURRENCY": _positive(environ, "PASSWORD_HASH_CONCURRENCY", 1),
-        "RATELIMIT_KEY_PREFIX": environ.get("RATELIMIT_KEY_PREFIX") or RATELIMIT_KEY_PREFIX,
-{%- if cookiecutter.session_store == "redis" %}
-        "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI")
-        or environ.get("REDIS_URL")
-        or LOCAL_REDIS,
-{%- else %}
-        "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI") or "memory://",
-{%- endif %}
-        "PERMANENT_SESSION_LIFETIME": timedelta(
-            seconds=_int(environ, "SESSION_LIFETIME_SECONDS", 8 * 3600)
-        ),
-        "SESSION_COOKIE_SECURE": production,
-        "TESTING": app_env == "testing",
-    }
+    """Flask's config from these environment variables alone (the tests' way in)."""
+    try:
+        settings = Settings.model_validate(dict(environ))
+    except ValidationError as error:
+        raise ConfigError(_one_line(error)) from None
+    return settings.flask_config(instance_path)
 
 
-def from_environ_optional(environ: Mapping[str, str]) -> dict[str, Any]:
-    """Settings whose defaults belong to the module that uses them: set only when given."""
-    optional: dict[str, Any] = {}
-    headers = _headers(environ, "CORRELATION_ID_HEADERS")
-    if headers is not None:
-        # Which incoming headers may carry a correlation id, in order. An edge service facing
-        # the internet may trust only its proxy's X-Request-ID, or none (always a new id).
-        optional["CORRELATION_ID_HEADERS"] = headers
-    return optional
+class OptionSettings(Protocol):
+    """What an option's settings class offers `apply` (core/jobs.py's `JobSettings`)."""
+
+    def flask_config(self, instance_path: str, production: bool) -> dict[str, Any]: ...
+
+
+def apply(app: Flask, model: type[BaseSettings]) -> None:
+    """An option's own settings, read as `init_app` read the service's; what the app was
+    given in code (the tests' overrides) wins, as it does for `Settings`."""
+    given = app.extensions[_EXTENSION]
+    settings: OptionSettings = read(model)  # type: ignore[assignment]
+    production = app.config["APP_ENV"] == "production"
+    values = settings.flask_config(app.instance_path, production)
+    app.config.update({name: value for name, value in values.items() if name not in given})
+    check_production(app.config)
 
 
 def check_production(config: Mapping[str, Any]) -> None:
@@ -242,16 +272,16 @@ def check_production(config: Mapping[str, Any]) -> None:
 
 
 def init_app(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
+    """Reads every setting of `Settings`; `overrides` (tests) win over the environment."""
     if overrides is None:
         # gunicorn does not read .env (the flask CLI does); values already in the
         # environment win, so a deployment's real variables are never replaced.
         load_dotenv(find_dotenv(usecwd=True))
-    environ = dict(os.environ)
-    if overrides and "APP_ENV" in overrides:
-        environ["APP_ENV"] = str(overrides["APP_ENV"])
-    app.config.from_mapping(from_environ(environ, app.instance_path))
-    app.config.from_mapping(from_environ_optional(environ))
-    app.config.from_mapping(overrides or {})
+    given = dict(overrides or {})
+    app.extensions[_EXTENSION] = given
+    environment = {"APP_ENV": given["APP_ENV"]} if "APP_ENV" in given else {}
+    app.config.from_mapping(read(Settings, **environment).flask_config(app.instance_path))
+    app.config.from_mapping(given)
     check_production(app.config)
     if not app.config["SECRET_KEY"]:
         # Development only (check_production stops production): a per-process key means
