@@ -4,6 +4,7 @@ table and .env.example document exactly those, and a bad value is one line namin
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import re
@@ -78,6 +79,23 @@ def test_the_readme_gives_the_declared_number_defaults() -> None:
 def test_env_example_names_every_setting_and_only_settings() -> None:
     named = {name for name in env_example() if not name.startswith(("TEST_", "OTEL_"))}
     assert named - set(OTHERS) == set(declared())
+
+
+def test_each_init_app_names_the_settings_its_module_reads() -> None:
+    """As flask-sqlalchemy's init_app does: a reader sees what a module depends on."""
+    names = set(declared())
+    for path in sorted((PROJECT / PACKAGE).rglob("*.py")):
+        source = path.read_text()
+        reads = {n for n in names if re.search(rf'config(\.get\(|\[|\.setdefault\()"{n}"', source)}
+        init_app = [
+            node
+            for node in ast.parse(source).body
+            if isinstance(node, ast.FunctionDef) and node.name == "init_app"
+        ]
+        if reads and init_app:
+            docstring = ast.get_docstring(init_app[0]) or ""
+            missing = sorted(n for n in reads if n not in docstring)
+            assert not missing, (path.name, missing)
 
 
 @pytest.mark.parametrize(

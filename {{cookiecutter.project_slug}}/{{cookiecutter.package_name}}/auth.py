@@ -133,6 +133,7 @@ def logout() -> tuple[str, int]:
 
 
 def init_app(app: Flask) -> None:
+    """Reads APP_ENV (production cookies are __Host- prefixed)."""
     prefix = HOST_ONLY if app.config["APP_ENV"] == "production" else ""
     app.config.setdefault("REMEMBER_COOKIE_NAME", prefix + REMEMBER_COOKIE)
     login_manager.init_app(app, add_context_processor=False)

@@ -69,4 +69,5 @@ def downstream() -> dict[str, Any]:
 
 
 def init_app(app: Flask) -> None:
+    """Reads DOWNSTREAM_URLS, DOWNSTREAM_TOKENS and DOWNSTREAM_DEADLINE_SECONDS (per call)."""
     app.register_blueprint(bp)

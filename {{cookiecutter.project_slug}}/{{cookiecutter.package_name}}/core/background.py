@@ -104,6 +104,7 @@ def submit(function: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
 
 
 def init_app(app: Flask) -> None:
+    """Reads BACKGROUND_THREADS."""
     # Threads start on first use, so a pre-forking server forks none.
     app.extensions[_EXTENSION] = ThreadPoolExecutor(
         max_workers=app.config["BACKGROUND_THREADS"], thread_name_prefix="background"

@@ -272,7 +272,8 @@ def check_production(config: Mapping[str, Any]) -> None:
 
 
 def init_app(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
-    """Reads every setting of `Settings`; `overrides` (tests) win over the environment."""
+    """Reads every setting of `Settings` (APP_ENV and SECRET_KEY here); `overrides` (the
+    tests') win over the environment."""
     if overrides is None:
         # gunicorn does not read .env (the flask CLI does); values already in the
         # environment win, so a deployment's real variables are never replaced.

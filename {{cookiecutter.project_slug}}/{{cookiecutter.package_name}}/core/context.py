@@ -268,6 +268,7 @@ def get_current_context() -> Context:
 
 
 def init_app(app: Flask, context_class: type[Context] = Context) -> None:
+    """Reads CORRELATION_ID_HEADERS."""
     FlaskContext(app, context_class)
 
 

@@ -27,6 +27,7 @@ def page() -> Response:
 
 
 def init_app(app: Flask) -> None:
+    """Reads API_DOCS."""
     if app.config["API_DOCS"]:
         app.register_blueprint(bp)
         # flask-swagger-ui serves Swagger UI's release files under /docs/swagger-ui/, where

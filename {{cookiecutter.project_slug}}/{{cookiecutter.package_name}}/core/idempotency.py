@@ -200,4 +200,5 @@ def prune_command() -> None:
 
 
 def init_app(app: Flask) -> None:
+    """Reads IDEMPOTENCY_KEY_RETENTION_SECONDS (when a key is used or pruned)."""
     app.cli.add_command(prune_command)

@@ -181,6 +181,7 @@ def log_request(_error: BaseException | None) -> None:
 
 
 def init_app(app: Flask) -> None:
+    """Reads LOG_LEVEL and ACCESS_LOG."""
     configure_logging(app.config["LOG_LEVEL"])
     if app.config["ACCESS_LOG"]:
         track_status(app)

@@ -138,6 +138,7 @@ def downgrade_db_command(revision: str) -> None:
 
 
 def init_app(app: Flask) -> None:
+    """Reads APP_ENV (init-db creates a missing database in development only)."""
     app.cli.add_command(init_db_command)
     app.cli.add_command(upgrade_db_command)
     app.cli.add_command(downgrade_db_command)

@@ -120,6 +120,7 @@ def handle_busy(_error: PasswordHashingBusyError) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    """Reads PASSWORD_HASH_CONCURRENCY."""
     concurrency = app.config["PASSWORD_HASH_CONCURRENCY"]
     app.extensions[_EXTENSION] = threading.BoundedSemaphore(concurrency)
     app.register_error_handler(PasswordHashingBusyError, handle_busy)

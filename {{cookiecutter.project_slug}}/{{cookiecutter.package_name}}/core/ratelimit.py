@@ -138,6 +138,8 @@ def _limit(app: Flask, name: str) -> RateLimitItem:
 
 
 def init_app(app: Flask) -> None:
+    """Reads RATELIMIT_STORAGE_URI, RATELIMIT_KEY_PREFIX, LOGIN_RATE_LIMIT_PER_CLIENT,
+    LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_CLIENT, LOGIN_RATE_LIMIT_PER_ACCOUNT and SECRET_KEY."""
     uri = app.config["RATELIMIT_STORAGE_URI"]
     options: dict[str, float | str | bool] = {"key_prefix": app.config["RATELIMIT_KEY_PREFIX"]}
     if uri.startswith(("redis://", "rediss://")):

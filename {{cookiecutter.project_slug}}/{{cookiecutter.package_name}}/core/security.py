@@ -50,6 +50,7 @@ class SecurityHeadersMiddleware:
 
 
 def init_app(app: Flask) -> None:
+    """Reads APP_ENV (HSTS in production) and TRUSTED_PROXY_HOPS."""
     headers: tuple[tuple[str, str], ...] = SECURITY_HEADERS
     if app.config["APP_ENV"] == "production":
         headers += (HSTS,)
