@@ -79,3 +79,47 @@ def test_core_never_imports_the_application(module: str) -> None:
             )
             inside_core = node.level == 1 or (node.module or "").startswith(f"{PACKAGE}.core")
             assert inside_core or not relative_to_package, (module, node.module)
+
+
+def core_names_used(path: Path) -> list[tuple[str, str]]:
+    """(core module, name) for every name an application module takes from core/: by
+    `from .core.module import name`, or as `module.name` after `from .core import module`."""
+    tree = ast.parse(path.read_text())
+    modules: dict[str, str] = {}
+    used = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        parts = (node.module or "").split(".")
+        if node.level == 0 and parts[0] == PACKAGE:
+            parts = parts[1:]
+        elif node.level != 1:
+            continue
+        if parts[:1] != ["core"]:
+            continue
+        for alias in node.names:
+            if len(parts) == 1:
+                modules[alias.asname or alias.name] = alias.name
+            else:
+                used.append((parts[1], alias.name))
+    for node in ast.walk(tree):
+        named = isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+        if named and node.value.id in modules:  # type: ignore[attr-defined]
+            used.append((modules[node.value.id], node.attr))  # type: ignore[attr-defined]
+    return used
+
+
+APPLICATION = sorted(
+    path
+    for path in (PROJECT / PACKAGE).rglob("*.py")
+    if "core" not in path.relative_to(PROJECT / PACKAGE).parts
+)
+
+
+@pytest.mark.parametrize("path", APPLICATION, ids=lambda path: path.name)
+def test_the_application_uses_only_what_core_declares(path: Path) -> None:
+    """Each core module's `__all__` is what the application may use of it: the
+    infrastructure can change behind it without breaking the code a team owns."""
+    for module, name in core_names_used(path):
+        declared = getattr(importlib.import_module(f"{PACKAGE}.core.{module}"), "__all__", [])
+        assert name in declared, f"{path.name} uses core.{module}.{name}, not in its __all__"

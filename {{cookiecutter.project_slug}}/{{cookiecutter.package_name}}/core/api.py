@@ -37,6 +37,21 @@ from . import idempotency, payload
 from .context import get_current_context
 from .errors import error_code, error_response
 
+# What the application may import from here (tests/test_architecture.py holds it to it).
+__all__ = [
+    "SESSION_WRITE",
+    "SIGNED_IN",
+    "SIGNED_IN_WRITE",
+    "Body",
+    "Resource",
+    "Text",
+    "Timestamp",
+    "init_app",
+    "json_body",
+    "signed_in_only",
+    "unchanged",
+]
+
 View = TypeVar("View", bound=Callable[..., Any])
 
 # `payload.text_problem` as a JSON-schema pattern, for clients and contract tests (a test

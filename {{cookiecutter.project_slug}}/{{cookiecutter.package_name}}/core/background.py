@@ -26,6 +26,9 @@ from opentelemetry import propagate, trace
 
 from .context import get_current_context, restore_context
 
+# What the application may import from here (tests/test_architecture.py holds it to it).
+__all__ = ["init_app", "submit"]
+
 T = TypeVar("T")
 _EXTENSION = "background"
 log = logging.getLogger(__name__)

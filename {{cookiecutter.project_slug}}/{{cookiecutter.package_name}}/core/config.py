@@ -28,6 +28,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from .engine import DatabaseSettings
 from .session_store import StoreSettings
 
+# What the application may import from here (tests/test_architecture.py holds it to it).
+__all__ = ["ConfigError", "Settings", "apply", "init_app"]
+
 # Values copied from examples and tutorials: a production key must be none of them.
 WEAK_SECRET_KEYS = frozenset(
     {"change-me", "changeme", "secret", "dev", "development", "test", "testing", "please-change"}

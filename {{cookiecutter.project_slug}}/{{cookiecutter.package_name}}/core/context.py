@@ -28,6 +28,9 @@ from werkzeug.local import LocalProxy
 
 from . import correlation
 
+# What the application may import from here (tests/test_architecture.py holds it to it).
+__all__ = ["SESSION_USER_KEY", "Context", "current_context", "init_app", "with_correlation_id"]
+
 _G_KEY = "service_context"
 Command = TypeVar("Command", bound=Callable[..., Any])
 # The service keeps the logged-in user's id under this session key (auth.py writes it at

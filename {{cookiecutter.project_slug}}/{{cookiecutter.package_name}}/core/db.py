@@ -21,6 +21,9 @@ from werkzeug.local import LocalProxy
 from .engine import create_db_engine
 from .errors import register_unavailable
 
+# What the application may import from here (tests/test_architecture.py holds it to it).
+__all__ = ["MAX_ID", "TIMESTAMP", "Base", "get_database", "get_db", "init_app", "on_commit"]
+
 _G_KEY = "db_session"
 _ON_COMMIT = "on_commit"
 _EXTENSION = "database"

@@ -11,6 +11,9 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response
 from flask_swagger_ui import get_swaggerui_blueprint
 
+# What the application may import from here (tests/test_architecture.py holds it to it).
+__all__ = ["init_app"]
+
 # Swagger UI's own scripts and styles set inline styles; the page needs nothing else.
 DOCS_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "

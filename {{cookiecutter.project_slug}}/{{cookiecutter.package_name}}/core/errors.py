@@ -17,6 +17,9 @@ from werkzeug.exceptions import HTTPException
 
 from .context import get_current_context
 
+# What the application may import from here (tests/test_architecture.py holds it to it).
+__all__ = ["init_app"]
+
 log = logging.getLogger(__name__)
 
 ErrorTypes = tuple[type[Exception], ...]

@@ -46,6 +46,9 @@ from .context import get_current_context, with_correlation_id
 from .db import TIMESTAMP, Base, get_db
 from .engine import brief_lock_wait, is_lock_conflict
 
+# What the application may import from here (tests/test_architecture.py holds it to it).
+__all__ = ["idempotent", "init_app"]
+
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 KEY_MAX_LENGTH = 255

@@ -26,6 +26,9 @@ from .jobs import job_snapshot
 from .tracing import ENVIRON_SPAN_ID, ENVIRON_TRACE_ID
 {%- endif %}
 
+# What the application may import from here (tests/test_architecture.py holds it to it).
+__all__ = ["init_app"]
+
 _HANDLER_NAME = "{{ cookiecutter.package_name }}.json"
 # The context's fields, on every line (null when unknown).
 FIELDS = (

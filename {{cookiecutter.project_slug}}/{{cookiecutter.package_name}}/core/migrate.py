@@ -24,6 +24,9 @@ from .context import with_correlation_id
 from .db import get_database
 from .engine import HINT, create_missing_database
 
+# What the application may import from here (tests/test_architecture.py holds it to it).
+__all__ = ["init_app", "upgrade"]
+
 # The revisions are the application's: they live beside the models, not in core/.
 MIGRATIONS = Path(__file__).parents[1] / "migrations"
 

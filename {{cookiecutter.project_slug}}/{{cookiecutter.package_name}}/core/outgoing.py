@@ -43,6 +43,9 @@ from . import correlation
 {% endif -%}
 from .context import get_current_context
 
+# What the application may import from here (tests/test_architecture.py holds it to it).
+__all__ = ["service_client"]
+
 log = logging.getLogger(__name__)
 # Connect fast or fail; allow a slower answer. Override per call with `timeout=`.
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=2.0)

@@ -20,6 +20,9 @@ from sqlalchemy.orm import InstrumentedAttribute
 from .api import Query
 from .db import get_db
 
+# What the application may import from here (tests/test_architecture.py holds it to it).
+__all__ = ["PageQuery", "keyset_page", "link_header"]
+
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
 

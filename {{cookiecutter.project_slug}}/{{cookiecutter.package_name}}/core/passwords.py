@@ -22,6 +22,18 @@ from flask import Flask, Response, current_app, has_app_context
 from .errors import error_response
 from .payload import text_problem
 
+# What the application may import from here (tests/test_architecture.py holds it to it).
+__all__ = [
+    "PASSWORD_MAX_LENGTH",
+    "PasswordHashingBusyError",
+    "hash_password",
+    "init_app",
+    "needs_rehash",
+    "password_problem",
+    "verify_password",
+    "warm_up",
+]
+
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 1024
 # How long a login waits for a free hashing slot before it is refused with a 503.

@@ -48,6 +48,9 @@ from werkzeug.exceptions import TooManyRequests
 from .config import ConfigError
 from .errors import register_unavailable
 
+# What the application may import from here (tests/test_architecture.py holds it to it).
+__all__ = ["init_app", "login_guard"]
+
 _EXTENSION = "login_guard"
 log = logging.getLogger(__name__)
 

@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+# What the application may import from here (tests/test_architecture.py holds it to it).
+__all__ = ["init_app"]
+
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 

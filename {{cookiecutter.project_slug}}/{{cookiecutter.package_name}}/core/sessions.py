@@ -19,6 +19,9 @@ from .context import ENVIRON_AUTH, ENVIRON_USER, SESSION_USER_KEY
 from .errors import register_unavailable
 from .tokens import is_token_request
 
+# What the application may import from here (tests/test_architecture.py holds it to it).
+__all__ = ["init_app"]
+
 # Where open_session leaves a store failure for refuse_without_session.
 ENVIRON_STORE_ERROR = f"{__name__}.store_error"
 _EXTENSION = "session_store"

@@ -30,6 +30,20 @@ from flask_login import current_user
 from .config import API_TOKEN
 from .context import ENVIRON_AUTH, ENVIRON_TOKEN_NAME, ENVIRON_USER
 
+# What the application may import from here (tests/test_architecture.py holds it to it).
+__all__ = [
+    "LIFETIME_PATTERN",
+    "NAME_MAX_LENGTH",
+    "init_app",
+    "is_token_request",
+    "lifetime",
+    "mark_token_request",
+    "new_token",
+    "presented_token",
+    "refuse_dead_tokens",
+    "token_digest",
+]
+
 PREFIX = "{{ cookiecutter.package_name }}_"
 NAME_MAX_LENGTH = 100
 # How long a new token lives: 90d, 12h, 30m, or never (the API and the command alike).
