@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 from apiflask import APIBlueprint
-from flask import Flask, Request, abort, request
+from flask import Flask, Request, abort
 from flask_login import current_user
 from pydantic import ValidationError
 from sqlalchemy import delete, or_, select
@@ -28,12 +28,12 @@ from .core.api import SESSION_WRITE, SIGNED_IN, json_body
 from .core.context import with_correlation_id
 from .core.db import MAX_ID, get_db
 from .core.tokens import (
-    is_token_request,
     lifetime,
     mark_token_request,
     new_token,
     presented_token,
     refuse_dead_tokens,
+    refuse_token_requests,
     token_digest,
 )
 from .models import ApiToken, User
@@ -191,11 +191,6 @@ def revoke_token_command(email: str, name: str) -> None:
         raise click.ClickException(f"{email} has no token named {name!r}.")
     db.commit()
     click.echo(f"Revoked token {name!r} of {email}.")
-
-
-def refuse_token_requests() -> None:
-    if is_token_request(request.environ):
-        abort(403, description="Tokens are made and revoked with a session, not a token.")
 
 
 def init_app(app: Flask) -> None:

@@ -24,7 +24,7 @@ from .core.api import SIGNED_IN, json_body
 from .core.context import SESSION_USER_KEY
 from .core.db import MAX_ID, get_db
 from .core.ratelimit import login_guard
-from .core.tokens import is_token_request
+from .core.tokens import refuse_token_requests
 from .models import User
 from .schemas import LoginIn, LoginOut, MeOut, UserOut
 from .users import authenticate
@@ -83,16 +83,11 @@ def refuse_remember_cookie() -> None:
         abort(400, description=f"This service issues no {name} cookie; drop it.")
 
 
-def refuse_token_requests() -> None:
-    if is_token_request(request.environ):
-        abort(400, description="A request with an API token has no session to log in or out of.")
-
-
 @bp.post("/login")
 @csrf.exempt  # there is no session to ride on yet
 @json_body(bp, LoginIn)
 @bp.output(LoginOut)
-@bp.doc(responses=[400, 401, 413, 415, 429, 503])
+@bp.doc(responses=[400, 401, 403, 413, 415, 429, 503])
 def login(body: LoginIn) -> LoginOut:
     """Log in: sets the session cookie and returns the CSRF token"""
     refuse_token_requests()

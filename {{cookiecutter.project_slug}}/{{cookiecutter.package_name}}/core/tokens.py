@@ -7,12 +7,13 @@ password hash (Argon2) on every request would hand any client a way to burn the 
 CPU. The prefix lets people and secret scanners recognise a leaked token.
 
 A request with `Authorization: Bearer ...` is a token request from start to finish: the
-session store is never opened for it (core/sessions.py), so it needs no CSRF token, cannot
-log in or out, and gets no cookie. A token that is malformed, unknown, expired or revoked is a
-401 on every endpoint, public ones included, so a caller learns at once that its token is
-dead. Which user a token belongs to is the application's business (`api_tokens.py`,
-through flask-login's request loader, which also registers `refuse_dead_tokens`); this
-module only asks flask-login whether it found one.
+session store is never opened for it (core/sessions.py), so it needs no CSRF token and gets
+no cookie, and a view that needs a session refuses it (`refuse_token_requests`: 403). A
+token that is malformed, unknown, expired or revoked is a 401 on every endpoint, public ones
+included, so a caller learns at once that its token is dead. Which user a token belongs to
+is the application's business (`api_tokens.py`, through flask-login's request loader, which
+also registers `refuse_dead_tokens`); this module only asks flask-login whether it found
+one.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ __all__ = [
     "new_token",
     "presented_token",
     "refuse_dead_tokens",
+    "refuse_token_requests",
     "token_digest",
 ]
 
@@ -85,6 +87,14 @@ def mark_token_request(user_id: str, token_name: str) -> None:
     request.environ[ENVIRON_USER] = user_id
     request.environ[ENVIRON_AUTH] = "token"
     request.environ[ENVIRON_TOKEN_NAME] = token_name
+
+
+def refuse_token_requests() -> None:
+    """A view that needs a session (logging in or out, making or revoking tokens) refuses a
+    token request: a 403, whatever the token. A leaked token thus cannot log in, or mint
+    another token that outlives its revocation."""
+    if is_token_request(request.environ):
+        abort(403, description="This needs a session: a request with an API token may not.")
 
 
 def refuse_dead_tokens() -> None:
