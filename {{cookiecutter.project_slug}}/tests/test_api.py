@@ -44,6 +44,15 @@ def test_every_operation_documents_errors_and_the_id(client: FlaskClient) -> Non
             if "requestBody" in operation:
                 assert operation["requestBody"]["required"] is True
                 assert {"400", "413", "415", "422"} <= set(responses), (method, path)
+            # What the infrastructure answers is documented centrally, for every operation.
+            assert {"400", "503"} <= set(responses), (method, path)
+            if method != "get":
+                assert "413" in responses, (method, path)
+            security = operation.get("security") or []
+            if security and {} not in security:
+                assert "401" in responses, (method, path)
+            if any("csrf" in requirement for requirement in security):
+                assert "403" in responses, (method, path)
 
 
 def test_the_document_names_no_host(client: FlaskClient) -> None:

@@ -86,7 +86,7 @@ def load_user_from_token(request: Request) -> User | None:
 @bp.get("")
 @login_required
 @bp.output(TokenList)
-@bp.doc(security=SIGNED_IN, responses=[400, 401, 503])
+@bp.doc(security=SIGNED_IN)
 def list_tokens() -> TokenList:
     """Your API tokens (never the tokens themselves)"""
     records = get_db().scalars(
@@ -99,7 +99,7 @@ def list_tokens() -> TokenList:
 @login_required
 @json_body(bp, TokenCreate)
 @bp.output(NewTokenOut, status_code=201)
-@bp.doc(security=SESSION_WRITE, responses=[400, 401, 403, 409, 413, 415, 503])
+@bp.doc(security=SESSION_WRITE, responses=[403, 409])
 def create_token_view(body: TokenCreate) -> tuple[NewTokenOut, int]:
     """Create an API token for yourself; the response is the only time it is shown"""
     refuse_token_requests()
@@ -113,7 +113,7 @@ def create_token_view(body: TokenCreate) -> tuple[NewTokenOut, int]:
 @bp.delete("/<int:token_id>")
 @login_required
 @bp.output({}, status_code=204)
-@bp.doc(security=SESSION_WRITE, responses=[400, 401, 403, 404, 413, 503])
+@bp.doc(security=SESSION_WRITE, responses=[403, 404])
 def revoke_token_view(token_id: int) -> tuple[str, int]:
     """Revoke one of your API tokens: refused from the next request on"""
     refuse_token_requests()

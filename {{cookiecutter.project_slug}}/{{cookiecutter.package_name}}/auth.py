@@ -87,7 +87,7 @@ def refuse_remember_cookie() -> None:
 @csrf.exempt  # there is no session to ride on yet
 @json_body(bp, LoginIn)
 @bp.output(LoginOut)
-@bp.doc(responses=[400, 401, 403, 413, 415, 429, 503])
+@bp.doc(responses=[401, 403, 429])
 def login(body: LoginIn) -> LoginOut:
     """Log in: sets the session cookie and returns the CSRF token"""
     refuse_token_requests()
@@ -109,7 +109,7 @@ def login(body: LoginIn) -> LoginOut:
 @bp.get("/me")
 @login_required
 @bp.output(MeOut)
-@bp.doc(security=SIGNED_IN, responses=[400, 401, 503])
+@bp.doc(security=SIGNED_IN)
 def me() -> MeOut:
     """The logged-in user"""
     return MeOut(user=UserOut.model_validate(current_user))
@@ -117,7 +117,7 @@ def me() -> MeOut:
 
 @bp.post("/logout")
 @bp.output({}, status_code=204)
-@bp.doc(security=[{}, {"session": [], "csrf": []}], responses=[400, 403, 413, 503])
+@bp.doc(security=[{}, {"session": [], "csrf": []}], responses=[403])
 def logout() -> tuple[str, int]:
     """Log out: the session is deleted"""
     refuse_token_requests()

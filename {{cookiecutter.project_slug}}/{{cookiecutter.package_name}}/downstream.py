@@ -50,7 +50,7 @@ def check_service(name: str, base_url: str, deadline: float) -> dict[str, Any]:
 @bp.get("/downstream")
 @login_required
 @bp.output(DownstreamOut)
-@bp.doc(security=SIGNED_IN, responses=[400, 401, 503, 504])
+@bp.doc(security=SIGNED_IN, responses=[504])
 def downstream() -> dict[str, Any]:
     """Ask every configured service whether it is up"""
     seconds = current_app.config["DOWNSTREAM_DEADLINE_SECONDS"]

@@ -56,7 +56,6 @@ def own_item(item_id: int) -> Item:
 @bp.get("")
 @bp.input(PageQuery, location="query", arg_name="query")
 @bp.output(ItemPage, headers=PageHeaders)
-@bp.doc(responses=[400, 503])
 def list_items(query: PageQuery) -> tuple[ItemPage, dict[str, str]]:
     """List items, oldest first, a page at a time"""
     items: list[Item]
@@ -67,7 +66,7 @@ def list_items(query: PageQuery) -> tuple[ItemPage, dict[str, str]]:
 
 @bp.get("/<int:item_id>")
 @bp.output(ItemOut)
-@bp.doc(responses=[400, 404, 503])
+@bp.doc(responses=[404])
 def get_item(item_id: int) -> ItemOut:
     """Read an item"""
     return ItemOut.for_caller(find_item(item_id))
@@ -78,7 +77,7 @@ def get_item(item_id: int) -> ItemOut:
 @idempotent
 @json_body(bp, ItemCreate)
 @bp.output(ItemOut, status_code=201, headers=CreatedHeaders)
-@bp.doc(security=SIGNED_IN_WRITE, responses=[400, 401, 403, 409, 413, 415, 503])
+@bp.doc(security=SIGNED_IN_WRITE, responses=[409])
 def create_item(body: ItemCreate) -> tuple[ItemOut, int, dict[str, str]]:
     """Create an item"""
     item = Item(
@@ -108,7 +107,7 @@ def announce(item_id: int) -> None:
 @login_required
 @json_body(bp, ItemUpdate)
 @bp.output(ItemOut)
-@bp.doc(security=SIGNED_IN_WRITE, responses=[400, 401, 403, 404, 413, 415, 503])
+@bp.doc(security=SIGNED_IN_WRITE, responses=[403, 404])
 def update_item(item_id: int, body: ItemUpdate) -> ItemOut:
     """Change an item (its creator only)"""
     item = own_item(item_id)
@@ -121,7 +120,7 @@ def update_item(item_id: int, body: ItemUpdate) -> ItemOut:
 @bp.delete("/<int:item_id>")
 @login_required
 @bp.output({}, status_code=204)
-@bp.doc(security=SIGNED_IN_WRITE, responses=[400, 401, 403, 404, 413, 503])
+@bp.doc(security=SIGNED_IN_WRITE, responses=[403, 404])
 def delete_item(item_id: int) -> tuple[str, int]:
     """Delete an item (its creator only)"""
     db = get_db()

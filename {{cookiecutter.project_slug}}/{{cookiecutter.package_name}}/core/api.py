@@ -15,7 +15,9 @@ module holds the rules every body follows and the service's side of APIFlask:
   validated (422 with a message per field).
 - Every error, validation included, keeps the service's error body (`ErrorBody`) and names the
   correlation id; the document says so, and lists the correlation-id header on every response
-  (`describe_every_operation`).
+  (`describe_every_operation`). It also lists, on every operation, the errors the
+  infrastructure answers there (`infrastructure_errors`): a view's `@bp.doc(responses=...)`
+  names only its own (404, 409, an ownership 403...).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Annotated, Any, Self, TypeVar
 
 from annotated_types import GroupedMetadata
 from apiflask import APIBlueprint, APIFlask, HTTPError
+from apiflask.helpers import get_reason_phrase
 from flask import Flask, Response, current_app
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from werkzeug.http import HTTP_STATUS_CODES
@@ -214,10 +217,29 @@ def api_error(error: HTTPError) -> Response:
     return response
 
 
+def infrastructure_errors(method: str, operation: dict[str, Any]) -> list[int]:
+    """The errors the infrastructure may answer on an operation, before or around its view:
+    400 (a forged remember cookie, an unreadable body or header) and 503 (a dependency down)
+    anywhere; 413 (a body over MAX_CONTENT_LENGTH) on every method that may send one; 415 (a
+    body that is not JSON) where a body is declared; 401 where signing in is required; 403
+    where the CSRF token is (core/csrf.py)."""
+    errors = [400, 503]
+    if method not in {"get", "head"}:
+        errors.append(413)
+    if "requestBody" in operation:
+        errors.append(415)
+    security = operation.get("security") or []
+    if security and {} not in security:
+        errors.append(401)
+    if any("csrf" in requirement for requirement in security):
+        errors.append(403)
+    return errors
+
+
 def describe_every_operation(spec: dict[Any, Any] | str) -> dict[Any, Any] | str:
-    """What holds for every operation, which no view declares: the correlation-id header on
-    each response, a `default` response for the unexpected (a 500, or a 503 when a
-    dependency such as the session store is down), and that a declared body is required
+    """What holds for every operation, which no view declares: the errors the infrastructure
+    answers there (`infrastructure_errors`), the correlation-id header on each response, a
+    `default` response for the unexpected (a 500), and that a declared body is required
     (`json_body` answers 415 without one; APIFlask leaves `required` out)."""
     if isinstance(spec, str):  # only when SPEC_FORMAT is yaml, which the service does not use
         return spec
@@ -228,19 +250,19 @@ def describe_every_operation(spec: dict[Any, Any] | str) -> dict[Any, Any] | str
         "schema": {"type": "string"},
     }
     reference = {"$ref": "#/components/headers/CorrelationId"}
+    error_body = {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPError"}}}
     for operations in spec.get("paths", {}).values():
-        for operation in operations.values():
+        for method, operation in operations.items():
             if "requestBody" in operation:
                 operation["requestBody"]["required"] = True
             responses = operation.setdefault("responses", {})
+            for status in infrastructure_errors(method, operation):
+                responses.setdefault(
+                    str(status), {"description": get_reason_phrase(status), "content": error_body}
+                )
             responses.setdefault(
                 "default",
-                {
-                    "description": "Unexpected error, or a dependency is down (503).",
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/HTTPError"}}
-                    },
-                },
+                {"description": "Unexpected error.", "content": error_body},
             )
             for response in responses.values():
                 response.setdefault("headers", {})[header] = reference
