@@ -182,7 +182,7 @@ def test_renovate_for_gitlab(tmp_path: Path, docker: str) -> None:
 def test_no_upkeep_bot_without_ci(tmp_path: Path) -> None:
     project = render(tmp_path, {"ci": "none"})
     assert not (project / ".github").exists() and not (project / "renovate.json").exists()
-    assert "make lock UPGRADE=1" in (project / "README.md").read_text()
+    assert "make lock UPGRADE=1" in (project / "docs" / "dependencies.md").read_text()
 
 
 def test_the_schema_check_refuses_a_broken_file(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
-"""docs/ARCHITECTURE.md and the README name only things that exist: modules, their
-attributes, settings; and the infrastructure in core/ never imports the application."""
+"""The README and docs/ name only things that exist: modules and their attributes; the
+infrastructure in core/ never imports the application, which uses only what core declares."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ import pytest
 from .helpers import PACKAGE
 
 PROJECT = Path(__file__).resolve().parents[1]
-DOCS = {name: (PROJECT / name).read_text() for name in ("docs/ARCHITECTURE.md", "README.md")}
-# "Adding a resource" names the files a reader is about to create.
-GUIDE = re.compile(r"\n## Adding a resource\n.*?(?=\n## )", re.S)
-DOCS["README.md"] = GUIDE.sub("\n", DOCS["README.md"])
+# docs/adding-a-resource.md names the files its reader is about to create.
+DOCS = {
+    path.name: path.read_text()
+    for path in [PROJECT / "README.md", *sorted((PROJECT / "docs").glob("*.md"))]
+    if path.name != "adding-a-resource.md"
+}
 NAMES = {name for text in DOCS.values() for name in re.findall(r"`([^`\s]+)`", text)}
 CORE_MODULES = sorted(path.stem for path in (PROJECT / PACKAGE / "core").glob("*.py"))
 

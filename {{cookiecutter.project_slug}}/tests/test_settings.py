@@ -1,6 +1,7 @@
 """Every setting is declared once, with a type, a default and a description (core/config.py,
-and the settings classes of the database, the session store and the options); the README's
-table and .env.example document exactly those, and a bad value is one line naming it."""
+and the settings classes of the database, the session store and the options); the table of
+docs/configuration.md and .env.example document exactly those; a bad value is one line
+naming it."""
 
 from __future__ import annotations
 
@@ -20,12 +21,12 @@ from .helpers import PACKAGE
 
 PROJECT = Path(__file__).resolve().parents[1]
 # Variables the docs name that are not the service's settings, and the file that reads each:
-# the process around the service (gunicorn.conf.py), a command's option, the test fixtures.
+# the process around the service (gunicorn's master), a command's option.
 OTHERS = {
     "CORRELATION_ID": f"{PACKAGE}/core/context.py",
     "INSTANCE_PATH": f"{PACKAGE}/__init__.py",
-    "METRICS_BIND": "gunicorn.conf.py",
-    "PROMETHEUS_MULTIPROC_DIR": "gunicorn.conf.py",
+    "METRICS_BIND": f"{PACKAGE}/core/metrics_server.py",
+    "PROMETHEUS_MULTIPROC_DIR": f"{PACKAGE}/core/metrics_server.py",
 }
 
 
@@ -41,9 +42,9 @@ def declared() -> dict[str, FieldInfo]:
 
 
 def table() -> dict[str, str]:
-    """The README's settings table: name -> its default cell."""
-    section = (PROJECT / "README.md").read_text().split("\n## Configuration\n")[1]
-    rows = re.findall(r"^\| `([A-Z][A-Z0-9_*]*)` \| ([^|]*) \|", section.split("\n## ")[0], re.M)
+    """The settings table of docs/configuration.md: name -> its default cell."""
+    text = (PROJECT / "docs" / "configuration.md").read_text()
+    rows = re.findall(r"^\| `([A-Z][A-Z0-9_*]*)` \| ([^|]*) \|", text, re.M)
     return dict(rows)
 
 
@@ -60,7 +61,7 @@ def test_every_setting_is_declared_with_a_type_default_and_description() -> None
         assert field.annotation is not None, name
 
 
-def test_the_readme_documents_exactly_the_settings() -> None:
+def test_the_docs_document_exactly_the_settings() -> None:
     documented = {name for name in table() if not name.endswith("*")}
     assert documented - set(OTHERS) == set(declared())
     for name, file in OTHERS.items():
@@ -68,7 +69,7 @@ def test_the_readme_documents_exactly_the_settings() -> None:
             assert name in (PROJECT / file).read_text(), (name, file)
 
 
-def test_the_readme_gives_the_declared_number_defaults() -> None:
+def test_the_docs_give_the_declared_number_defaults() -> None:
     for name, default in table().items():
         field = declared().get(name)
         value = field.default if field else None

@@ -1,6 +1,6 @@
 """The example resource, complete: list, read, create, update and delete.
 
-Copy this module for a resource of your own ("Adding a resource" in the README). Reads are
+Copy this module for a resource of your own (docs/adding-a-resource.md). Reads are
 public; the audit fields (who created an item, under which correlation id) only for callers
 who are logged in. Writes need a login (and, with a session, the CSRF token); only the user
 who created an item may change or delete it. Others get 403, not 404: the item is public,

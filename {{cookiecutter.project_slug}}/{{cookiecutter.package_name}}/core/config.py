@@ -3,9 +3,10 @@
 A setting is an environment variable (or a line of `.env`; the environment wins) with a
 type, a default and one line of description. `Settings` is this module's core settings plus
 those of the database (`core/engine.py`) and of the session store (`core/session_store.py`);
-an option's module declares its own the same way and reads them with `load`. The README's
-settings table and `.env.example` are checked against these declarations, both ways, by
-`tests/test_settings.py`. A bad value stops the service with one line naming the setting.
+an option's module declares its own the same way and reads them with `apply`. The settings
+table of docs/configuration.md and `.env.example` are checked against these declarations,
+both ways, by `tests/test_settings.py`. A bad value stops the service with one line naming
+the setting and the value.
 """
 
 from __future__ import annotations
