@@ -11,6 +11,7 @@ import shutil
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 # Folder -> the answers under which it stays.
 OPTIONAL_FOLDERS = {".github": ("ci", "github")}
@@ -63,7 +64,10 @@ def variant_lock(text: str, pyproject: dict[str, object], name: str, version: st
     declared |= {n for group in groups.values() for n in requirement_names(group)}
 
     head, *blocks = text.split(PACKAGE_SEPARATOR)
-    packages = [_parse(block) for block in blocks]
+    # One parse of the whole lock: its [[package]] entries are the blocks, in their order.
+    packages: list[dict[str, Any]] = tomllib.loads(text)["package"]
+    if len(packages) != len(blocks):
+        raise ValueError("the template's lock is not one [[package]] table per block")
     own = [
         i
         for i, package in enumerate(packages)
@@ -91,6 +95,9 @@ def variant_lock(text: str, pyproject: dict[str, object], name: str, version: st
     # platform.
     kept = {index}
     own_entry = packages[index]
+    by_name: dict[str, list[int]] = {}
+    for i, package in enumerate(packages):
+        by_name.setdefault(package["name"], []).append(i)
     pending = [*own_entry.get("dependencies", [])]
     for group in own_entry.get("dev-dependencies", {}).values():
         pending += group
@@ -102,8 +109,9 @@ def variant_lock(text: str, pyproject: dict[str, object], name: str, version: st
             if key in seen:
                 continue
             seen.add(key)
-            for i, package in enumerate(packages):
-                if package["name"] != key[0] or key[1] not in (None, package["version"]):
+            for i in by_name.get(key[0], []):
+                package = packages[i]
+                if key[1] not in (None, package["version"]):
                     continue
                 kept.add(i)
                 if extra is None:
@@ -127,7 +135,8 @@ def place_lock(project: Path, answers: dict[str, object]) -> None:
     text = (folder / "uv.lock").read_text()
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
     slug = normalize(str(answers["project_slug"]))
-    locked = {_parse(block)["name"] for block in text.split(PACKAGE_SEPARATOR)[1:]}
+    # A package's own name is the only `name = ` that starts a line in uv.lock.
+    locked = set(re.findall(r'^name = "([^"]+)"$', text, re.MULTILINE))
     if slug in locked - {LOCKED_NAME}:
         # uv refuses a lock that holds two packages of one name.
         raise SystemExit(
