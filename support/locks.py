@@ -11,17 +11,16 @@ Afterwards it prints what changed.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
-import tempfile
 import tomllib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from itertools import product
-from pathlib import Path
 
-from .rendering import ANSWERS, ROOT, keep_cookiecutter_home_in, load_hook, render, run, uv
+from cookiecutter.environment import StrictEnvironment
+from cookiecutter.generate import generate_context
+from cookiecutter.prompt import prompt_for_config
+
+from .rendering import ANSWERS, ROOT, load_hook, run, uv
 
 post_gen = load_hook("post_gen_project")
 TEMPLATE = ROOT / "{{cookiecutter.project_slug}}"
@@ -53,27 +52,19 @@ def dependency_variants() -> list[dict[str, str]]:
     ]
 
 
-@contextmanager
-def silenced_stdout() -> Iterator[None]:
-    """Cookiecutter's hooks write to the process's own standard output, not sys.stdout."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    with open(os.devnull, "w") as devnull:
-        os.dup2(devnull.fileno(), 1)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
+def render_pyproject(answers: dict[str, str]) -> str:
+    """The generated pyproject.toml for `answers` over the defaults, rendered by cookiecutter's
+    own context and Jinja environment (the whole project is not needed for it)."""
+    context = generate_context(
+        context_file=str(ROOT / "cookiecutter.json"), extra_context=dict(answers)
+    )
+    context["cookiecutter"] = prompt_for_config(context, no_input=True)
+    environment = StrictEnvironment(context=context, keep_trailing_newline=True)
+    return environment.from_string((TEMPLATE / "pyproject.toml").read_text()).render(**context)
 
 
-def rendered_pyprojects(build: Path) -> list[dict[str, object]]:
-    found = []
-    with silenced_stdout():
-        for number, answers in enumerate(dependency_variants()):
-            project = render(build / str(number), answers)
-            found.append(tomllib.loads((project / "pyproject.toml").read_text()))
-    return found
+def rendered_pyprojects() -> list[dict[str, object]]:
+    return [tomllib.loads(render_pyproject(answers)) for answers in dependency_variants()]
 
 
 def _union(lists: list[list[str]]) -> list[str]:
@@ -138,10 +129,8 @@ def main(argv: list[str]) -> int:
     if argv[:1] in (["-h"], ["--help"]):
         print(__doc__)
         return 0
-    keep_cookiecutter_home_in(ROOT / "build")
     before = LOCK.read_text() if LOCK.exists() else ""
-    with tempfile.TemporaryDirectory() as build:
-        SUPERSET.write_text(superset(rendered_pyprojects(Path(build))))
+    SUPERSET.write_text(superset(rendered_pyprojects()))
     run([uv(), "lock", "--quiet", *argv], cwd=LOCK_FOLDER, env={"UV_PYTHON_DOWNLOADS": "never"})
     old, new = pinned(before), pinned(LOCK.read_text())
     for name in sorted(set(old) | set(new)):

@@ -148,7 +148,7 @@ def test_the_template_holds_one_lock_over_the_union_of_the_variants(tmp_path: Pa
     """What scripts/lock would write: the superset project declares exactly the union of
     every dependency-changing combination's requirements, and its lock is current with it."""
     assert sorted(p.name for p in locks.LOCK_FOLDER.iterdir()) == ["pyproject.toml", "uv.lock"]
-    assert locks.SUPERSET.read_text() == locks.superset(locks.rendered_pyprojects(tmp_path))
+    assert locks.SUPERSET.read_text() == locks.superset(locks.rendered_pyprojects())
     run([uv(), "lock", "--check", "--offline"], cwd=locks.LOCK_FOLDER, env=empty_cache(tmp_path))
 
 
@@ -164,13 +164,17 @@ def test_every_dependency_combination_renders_a_current_lock(
     tmp_path: Path, answers: dict[str, str]
 ) -> None:
     """`uv lock --check --offline`: uv would write nothing new, with nothing but the lock (a
-    pyproject.toml dependency changed without scripts/lock, a cut that drops a needed
-    package, or a name or version left unsubstituted, fails here)."""
-    project = render(tmp_path, answers)
-    run([uv(), "lock", "--check", "--offline"], cwd=project, env=empty_cache(tmp_path))
-    lock = (project / "uv.lock").read_text()
-    assert names(lock) == sorted(names(lock))  # uv's order: `uv lock` rewrites nothing
-    assert not (project / post_gen.LOCK_FOLDER).exists()
+    pyproject.toml dependency changed without scripts/lock, or a cut that drops a needed
+    package, fails here). The rendered pyproject.toml and the hook's cut are all uv reads;
+    every render of tests/variants.py runs the hook itself."""
+    pyproject = locks.render_pyproject(answers)
+    cut = post_gen.variant_lock(
+        locks.LOCK.read_text(), tomllib.loads(pyproject), "example-service", "0.1.0"
+    )
+    (tmp_path / "pyproject.toml").write_text(pyproject)
+    (tmp_path / "uv.lock").write_text(cut)
+    run([uv(), "lock", "--check", "--offline"], cwd=tmp_path, env=empty_cache(tmp_path))
+    assert names(cut) == sorted(names(cut))  # uv's order: `uv lock` rewrites nothing
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
@@ -178,6 +182,8 @@ def test_the_rendered_lock_names_the_project_and_hashes_every_file(
     tmp_path: Path, variant: str
 ) -> None:
     project = render(tmp_path, VARIANTS[variant])
+    assert not (project / post_gen.LOCK_FOLDER).exists()
+    run([uv(), "lock", "--check", "--offline"], cwd=project, env=empty_cache(tmp_path))
     lock = (project / "uv.lock").read_text()
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
     metadata = pyproject["project"]
