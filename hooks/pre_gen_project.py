@@ -265,8 +265,17 @@ def validate(answers: dict[str, object]) -> list[str]:
     return errors
 
 
+def check_python(version: tuple[int, ...]) -> str | None:
+    """The post-generation hook reads the lock with tomllib, and the service needs 3.11 too."""
+    if version < (3, 11):
+        found = ".".join(str(part) for part in version[:3])
+        return f"Python 3.11 or newer must run cookiecutter (this is {found}): install it there"
+    return None
+
+
 def main(answers: dict[str, object]) -> int:
-    errors = validate(answers)
+    python = check_python(tuple(sys.version_info))
+    errors = [f"python: {python}"] if python else validate(answers)
     if not errors:
         return 0
     rule = "=" * 78

@@ -236,3 +236,9 @@ def test_a_render_prints_the_next_steps(tmp_path: Path, capfd: pytest.CaptureFix
     render(tmp_path, {"database": "postgresql"})
     out = capfd.readouterr().out
     assert "Next:" in out and "start PostgreSQL" in out and "make run" in out
+
+
+def test_an_old_python_is_refused_by_name() -> None:
+    assert hook.check_python((3, 11, 0)) is None
+    message = hook.check_python((3, 10, 14, "final", 0))
+    assert message is not None and "3.11 or newer" in message and "3.10.14" in message
