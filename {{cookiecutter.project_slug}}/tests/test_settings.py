@@ -70,8 +70,9 @@ def test_the_docs_document_exactly_the_settings() -> None:
 
 
 def test_the_docs_give_the_declared_number_defaults() -> None:
+    fields = declared()
     for name, default in table().items():
-        field = declared().get(name)
+        field = fields.get(name)
         value = field.default if field else None
         if isinstance(value, int) and not isinstance(value, bool):
             assert f"`{value}`" in default, (name, default)
