@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import uuid
@@ -66,7 +67,7 @@ def production_env(stack: ExitStack, python: Path, database: str) -> dict[str, s
     namespace = stack.enter_context(throwaway_redis_namespace(python))
     return {
         "APP_ENV": "production",
-        "SECRET_KEY": uuid.uuid4().hex * 2,
+        "SECRET_KEY": secrets.token_urlsafe(48),
         "DATABASE_URL": stack.enter_context(throwaway_database(python, database)),
         "REDIS_URL": REDIS_URL,
         "SESSION_KEY_PREFIX": f"{namespace}:session:",

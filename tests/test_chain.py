@@ -3,7 +3,7 @@ Every line the request produces, in A, in A's threads and in B, carries one corr
 
 from __future__ import annotations
 
-import uuid
+import secrets
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +33,7 @@ def chain(
         bin_dir = environment_for(project) / "bin"
         env = {
             "APP_ENV": "production",
-            "SECRET_KEY": uuid.uuid4().hex * 2,
+            "SECRET_KEY": secrets.token_urlsafe(48),
             "WEB_CONCURRENCY": "2",
             "WEB_THREADS": request.param,
             "DOWNSTREAM_URLS": downstream,

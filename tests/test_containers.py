@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import shutil
 import sys
 import tomllib
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -157,7 +157,7 @@ def test_image_install_and_command_work_outside_a_container(tmp_path: Path) -> N
     shutil.copy(context / "gunicorn.conf.py", app_dir)
     env = {
         "APP_ENV": "production",
-        "SECRET_KEY": uuid.uuid4().hex * 2,
+        "SECRET_KEY": secrets.token_urlsafe(48),
         "INSTANCE_PATH": str(tmp_path / "data"),
         "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
     }

@@ -4,7 +4,7 @@ and the service starts with `flask run` and serves a logged-in request."""
 from __future__ import annotations
 
 import os
-import uuid
+import secrets
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -74,7 +74,7 @@ def test_service_starts_with_flask_run_and_serves(
     header = answers.get("correlation_header", "X-Correlation-ID")
     python = bin_dir / "python"
     with ExitStack() as stack:
-        env = {"APP_ENV": "development", "SECRET_KEY": uuid.uuid4().hex * 2}
+        env = {"APP_ENV": "development", "SECRET_KEY": secrets.token_urlsafe(48)}
         if answers.get("database", "sqlite") != "sqlite":
             env["DATABASE_URL"] = stack.enter_context(
                 throwaway_database(python, answers["database"])

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
 import time
 import urllib.parse
 import urllib.request
-import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -83,7 +83,7 @@ def test_one_request_through_two_services_is_one_trace_named_by_its_correlation_
             bin_dir = environment_for(project) / "bin"
             env = {
                 "APP_ENV": "production",
-                "SECRET_KEY": uuid.uuid4().hex * 2,
+                "SECRET_KEY": secrets.token_urlsafe(48),
                 "WEB_CONCURRENCY": "2",
                 "DOWNSTREAM_URLS": downstream,
                 "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
@@ -198,7 +198,7 @@ def test_prometheus_counts_every_request_exactly_through_a_worker_crash(
     metrics_port = free_port()
     env = {
         "APP_ENV": "development",
-        "SECRET_KEY": uuid.uuid4().hex * 2,
+        "SECRET_KEY": secrets.token_urlsafe(48),
         "WEB_CONCURRENCY": "2",
         "METRICS_BIND": f"127.0.0.1:{metrics_port}",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),

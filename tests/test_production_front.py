@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
+import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -21,7 +22,7 @@ import pytest
 
 from support.nginx import Nginx
 from support.rendering import render
-from support.services import Client, Service, gunicorn, prepare
+from support.services import Client, Service, free_port, gunicorn, gunicorn_command, prepare
 
 pytestmark = pytest.mark.slow
 LOGIN = {"email": "ada@example.com", "password": "pw-0123456789"}
@@ -36,7 +37,7 @@ def front(
     bin_dir = environment_for(project) / "bin"
     env = {
         "APP_ENV": "production",
-        "SECRET_KEY": uuid.uuid4().hex * 2,
+        "SECRET_KEY": secrets.token_urlsafe(48),
         "INSTANCE_PATH": str(tmp / "instance"),
         "TRUSTED_PROXY_HOPS": "1",
         # The shipped defaults: two workers of four threads.
@@ -173,3 +174,50 @@ def test_gunicorn_opens_no_shared_control_socket(tmp_path: Path) -> None:
         del os.environ["GUNICORN_CONTROL_SOCKET"]
     assert own["control_socket"] == str(tmp_path / "instance-1.ctl")
     assert "control_socket_disable" not in own
+
+
+def test_a_production_start_says_what_is_on(front: tuple[Service, Nginx]) -> None:
+    service, _ = front
+    starts = [line for line in service.log_lines() if line.get("message") == "service configured"]
+    assert len(starts) == 2  # one per worker
+    for line in starts:
+        assert line["app_env"] == "production"
+        assert (line["secure_cookies"], line["hsts"], line["api_docs"], line["debug"]) == (
+            True,
+            True,
+            False,
+            False,
+        )
+        assert {"APP_ENV", "SECRET_KEY", "TRUSTED_PROXY_HOPS"} <= set(
+            line["settings_from"]["environment"]
+        )
+
+
+def test_the_development_env_file_stops_a_production_start(
+    tmp_path: Path, environment_for: Callable[[Path], Path]
+) -> None:
+    """`make run` writes .env with APP_ENV=development; the production command started in
+    the same folder used to load it: no Secure cookies, no HSTS, /docs on, and no word."""
+    project = render(tmp_path)
+    bin_dir = environment_for(project) / "bin"
+    key = secrets.token_urlsafe(48)
+    (project / ".env").write_text((project / ".env.example").read_text() + f"SECRET_KEY={key}\n")
+    program, *arguments = gunicorn_command(project.name.replace("-", "_"))
+    environ = {name: value for name, value in os.environ.items() if name != "APP_ENV"}
+    result = subprocess.run(
+        [str(bin_dir / program), *arguments],
+        cwd=project,
+        env={**environ, "PORT": str(free_port()), "INSTANCE_PATH": str(tmp_path / "instance")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0, result.stdout
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    errors = [line for line in lines if line["message"].startswith("configuration error")]
+    assert errors, result.stdout + result.stderr
+    assert f"{project / '.env'} is a development file (APP_ENV=development)" in errors[0]["message"]
+    assert "remove it" in errors[0]["message"]
+    # One line, no traceback. (gunicorn's master, stopping, may log its own.)
+    assert all("exc_info" not in line for line in errors)

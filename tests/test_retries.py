@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import time
 import uuid
@@ -26,7 +27,7 @@ CLIENTS = 16
 
 
 def production_settings() -> dict[str, str]:
-    return {"APP_ENV": "production", "SECRET_KEY": uuid.uuid4().hex * 2}
+    return {"APP_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48)}
 
 
 def create_token(project: Path, bin_dir: Path, env: dict[str, str], email: str) -> str:

@@ -17,6 +17,10 @@ import os
 from pathlib import Path
 {%- endif %}
 
+# gunicorn is the production server: a start is production unless the environment itself
+# says otherwise (a `.env` saying APP_ENV=development then stops the start, core/config.py).
+os.environ.setdefault("APP_ENV", "production")
+
 # gunicorn reads requests in its worker threads: a client that trickles a request in holds a
 # thread. It belongs behind a buffering proxy (nginx/service.conf.template) and listens only
 # where that proxy reaches it: loopback here, the container network in compose.yaml.
@@ -52,6 +56,7 @@ logconfig_dict = {
         }
     },
     "filters": {
+        "config_errors": {"()": "{{ cookiecutter.package_name }}.core.logs.GunicornErrorFilter"},
         "access_fields": {
             "()": "{{ cookiecutter.package_name }}.core.logs.GunicornAccessFilter",
         },
@@ -60,6 +65,7 @@ logconfig_dict = {
         "stdout": {
             "class": "logging.StreamHandler",
             "formatter": "json",
+            "filters": ["config_errors"],
             "stream": "ext://sys.stdout",
         },
         "access": {

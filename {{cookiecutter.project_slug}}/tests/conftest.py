@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from dotenv import dotenv_values
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, create_engine
@@ -37,6 +39,20 @@ pytest_plugins = sorted(
 )
 # Settings an option's fixtures add for every test app, when the option is there.
 OPTION_CONFIGS = ("jobs_config",)
+
+
+def read_test_settings(dotenv: Path) -> None:
+    """The tests' own settings (TEST_*) from the project's `.env`, as the README says to put
+    them there; the environment wins. Only these: the service's settings in `.env` describe
+    the development server, never the tests' throwaway apps."""
+    if not dotenv.is_file():
+        return
+    for name, value in dotenv_values(dotenv).items():
+        if name.startswith("TEST_") and value:
+            os.environ.setdefault(name, value)
+
+
+read_test_settings(Path(__file__).resolve().parents[1] / ".env")
 
 
 @pytest.fixture(scope="session")

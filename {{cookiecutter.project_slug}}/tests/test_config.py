@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 
-from {{ cookiecutter.package_name }}.core.config import ConfigError, from_environ
+from {{ cookiecutter.package_name }} import create_app
+from {{ cookiecutter.package_name }}.core.config import MAY_BE_EMPTY, ConfigError, Settings, from_environ
 
+from .conftest import read_test_settings
 from .helpers import PASSWORD
 
-STRONG_KEY = "x" * 48
+STRONG_KEY = "pD8-v3Kq_0sLr7WnZ2xYb4HcJ6tMfE9u1Ag5Ri-oQkU"
 
 
-@pytest.mark.parametrize("key", [None, "", "change-me", "dev", "short-but-random-7f3a"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        None,
+        "",
+        "change-me",
+        "dev",
+        "short-but-random-7f3a",
+        # compose.yaml's development key, published with every project made from the template
+        "compose-development-key-not-for-production-use",
+        " " * 32,
+        "a" * 32,
+        "abab" * 12,
+        STRONG_KEY[:20] + " " + STRONG_KEY[20:],
+    ],
+)
 def test_production_refuses_a_missing_or_weak_secret_key(
     app_factory: Callable[..., Flask], key: str | None
 ) -> None:
@@ -111,3 +131,109 @@ def test_a_view_may_set_a_security_header_itself(app: Flask) -> None:
     response = app.test_client().get("/cacheable")
     assert response.headers.getlist("Cache-Control") == ["public, max-age=60"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_debug_mode_is_refused_in_production(
+    app_factory: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLASK_DEBUG", "1")  # Flask reads it when the app is made
+    with pytest.raises(ConfigError, match=r"^FLASK_DEBUG is on in production"):
+        app_factory(APP_ENV="production", SECRET_KEY=STRONG_KEY)
+    assert app_factory(APP_ENV="development").debug is True
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TRUSTED_PROXY_HOPS", "-1"),
+        ("TRUSTED_PROXY_HOPS", "11"),
+        ("SESSION_LIFETIME_SECONDS", "-5"),
+        ("SESSION_LIFETIME_SECONDS", "0"),
+        ("MAX_CONTENT_LENGTH", "-1"),
+        ("IDEMPOTENCY_KEY_RETENTION_SECONDS", "0"),
+        ("DATABASE_POOL_SIZE", "0"),
+        ("LOGIN_RATE_LIMIT_PER_CLIENT", "0/minute"),
+        ("LOGIN_RATE_LIMIT_PER_ACCOUNT", "often"),
+    ],
+)
+def test_out_of_range_values_are_one_line_naming_the_setting(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{name}: ") as raised:
+        from_environ({name: value}, "/srv/instance")
+    assert "\n" not in raised.value.message
+
+
+@pytest.mark.parametrize(
+    "name", sorted(name for name in Settings.model_fields if name not in MAY_BE_EMPTY)
+)
+def test_an_empty_setting_is_refused_not_defaulted(name: str) -> None:
+    """`DATABASE_URL=` used to fall back to the default database, and create it."""
+    with pytest.raises(ConfigError, match=f"^{name} is empty: remove it to use the default"):
+        from_environ({name: " "}, "/srv/instance")
+
+
+@pytest.fixture
+def project_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder to start the service in, with a production environment and nothing else."""
+    monkeypatch.chdir(tmp_path)
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", STRONG_KEY)
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+    return tmp_path
+
+
+def test_a_development_file_stops_a_production_start(project_folder: Path) -> None:
+    """`make run` writes a `.env` saying APP_ENV=development; gunicorn started in the same
+    folder used to load it and serve without Secure cookies, HSTS, or a word in the log."""
+    (project_folder / ".env").write_text("APP_ENV=development\nSECRET_KEY=from-the-file\n")
+    with pytest.raises(ConfigError, match=r"\.env is a development file .* remove it") as raised:
+        create_app()
+    assert "\n" not in raised.value.message
+
+
+def test_every_start_says_where_its_settings_came_from(
+    app_factory: Callable[..., Flask], log_records: Callable[[], list[dict[str, Any]]]
+) -> None:
+    app_factory(APP_ENV="production", SECRET_KEY=STRONG_KEY)
+    (line,) = [line for line in log_records() if line["message"] == "service configured"]
+    assert line["app_env"] == "production"
+    assert (line["secure_cookies"], line["hsts"], line["api_docs"], line["debug"]) == (
+        True,
+        True,
+        False,
+        False,
+    )
+    assert {"APP_ENV", "SECRET_KEY", "DATABASE_URL"} <= set(line["settings_from"]["code"])
+
+
+def test_the_start_line_names_the_environment_and_the_file(
+    project_folder: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    log_records: Callable[[], list[dict[str, Any]]],
+) -> None:
+    monkeypatch.setenv("APP_ENV", "development")
+    (project_folder / ".env").write_text("APP_ENV=production\nSESSION_LIFETIME_SECONDS=600\n")
+    create_app()
+    (line,) = [line for line in log_records() if line["message"] == "service configured"]
+    assert line["app_env"] == "development"  # the environment wins over the file
+    sources = line["settings_from"]
+    assert {"APP_ENV", "SECRET_KEY"} <= set(sources["environment"])
+    assert sources[str(project_folder / ".env")] == ["SESSION_LIFETIME_SECONDS"]
+    assert line["api_docs"] is True and line["secure_cookies"] is False
+
+
+def test_the_tests_read_their_servers_from_dotenv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README says to put TEST_* in `.env`: a TEST_REDIS_URL there used to be ignored."""
+    monkeypatch.delenv("TEST_FROM_FILE", raising=False)
+    monkeypatch.setenv("TEST_FROM_BOTH", "environment")
+    (tmp_path / ".env").write_text(
+        "TEST_FROM_FILE=file\nTEST_FROM_BOTH=file\nDATABASE_URL=sqlite:////nowhere\n"
+    )
+    read_test_settings(tmp_path / ".env")
+    assert os.environ["TEST_FROM_FILE"] == "file"
+    assert os.environ["TEST_FROM_BOTH"] == "environment"
+    assert os.environ.get("DATABASE_URL") != "sqlite:////nowhere"
+    monkeypatch.delenv("TEST_FROM_FILE")

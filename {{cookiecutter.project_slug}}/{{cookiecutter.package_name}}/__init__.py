@@ -85,6 +85,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> APIFlask:
     context.init_app(app, ServiceContext)  # current_context; correlation ids (WSGI middleware)
     security.init_app(app)  # security headers, trusted proxies (WSGI middleware)
     logs.init_app(app)  # JSON lines stamped with the context; access log
+    config.log_start(app)  # one line: the environment, the settings' sources, what is on
     errors.init_app(app)  # JSON errors; 503 when a dependency is down
     db.init_app(app)  # engine; get_db() Session on g; teardown_db
     migrate.init_app(app)  # init-db, upgrade-db, downgrade-db (Alembic)

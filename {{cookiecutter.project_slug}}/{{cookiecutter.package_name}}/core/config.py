@@ -12,6 +12,7 @@ the setting and the value.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import secrets
 from collections.abc import Mapping
@@ -21,8 +22,9 @@ from typing import Annotated, Any, Literal, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import click
-from dotenv import find_dotenv, load_dotenv
+from dotenv import dotenv_values, find_dotenv, load_dotenv
 from flask import Flask
+from limits import parse
 from pydantic import Field, NonNegativeInt, PositiveInt, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -30,13 +32,32 @@ from .engine import DatabaseSettings
 from .session_store import StoreSettings
 
 # What the application may import from here (tests/test_architecture.py holds it to it).
-__all__ = ["ConfigError", "Settings", "apply", "init_app"]
+__all__ = ["ConfigError", "Settings", "apply", "init_app", "log_start"]
 
-# Values copied from examples and tutorials: a production key must be none of them.
-WEAK_SECRET_KEYS = frozenset(
-    {"change-me", "changeme", "secret", "dev", "development", "test", "testing", "please-change"}
+# Values copied from examples, tutorials and this project's own files (compose.yaml's
+# development key): a production key must be none of them.
+PUBLISHED_SECRET_KEYS = frozenset(
+    {
+        "change-me",
+        "changeme",
+        "secret",
+        "dev",
+        "development",
+        "test",
+        "testing",
+        "please-change",
+        "compose-development-key-not-for-production-use",
+    }
 )
 MIN_SECRET_KEY_LENGTH = 32
+# A random key of 32 characters has far more distinct characters than this; `a` * 32 or a
+# row of spaces has one.
+MIN_SECRET_KEY_CHARACTERS = 10
+# Settings whose empty value means something (no header is trusted; development's random
+# key); any other setting given empty is a mistake, never a silent default.
+MAY_BE_EMPTY = frozenset(
+    {"CORRELATION_ID_HEADERS", "SECRET_KEY", "DOWNSTREAM_URLS", "DOWNSTREAM_TOKENS"}
+)
 # RFC 9110 token characters.
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # What an API token may look like (core/tokens.py makes them), here and from other services.
@@ -48,6 +69,7 @@ PROBE_PATHS = frozenset({"/healthz", "/readyz"})
 PACKAGE = __name__.split(".")[0]
 
 _EXTENSION = "settings"
+_SOURCES = "settings_sources"
 log = logging.getLogger(__name__)
 SettingsModel = TypeVar("SettingsModel", bound=BaseSettings)
 # Settings are environment variables by their exact names; other variables are not settings.
@@ -101,6 +123,7 @@ class Settings(DatabaseSettings, StoreSettings, BaseSettings):
     )
     TRUSTED_PROXY_HOPS: NonNegativeInt = Field(
         0,
+        le=10,
         description="Proxies in front whose X-Forwarded-* headers to believe (1 behind the "
         "shipped nginx)",
     )
@@ -146,6 +169,21 @@ class Settings(DatabaseSettings, StoreSettings, BaseSettings):
     @classmethod
     def _split(cls, value: object) -> object:
         return _words(value)
+
+    @field_validator(
+        "LOGIN_RATE_LIMIT_PER_CLIENT",
+        "LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_CLIENT",
+        "LOGIN_RATE_LIMIT_PER_ACCOUNT",
+    )
+    @classmethod
+    def _a_rate_limit(cls, value: str) -> str:
+        try:
+            limit = parse(value)
+        except ValueError:
+            raise ValueError("must be a limit such as 5/minute or 100 per hour") from None
+        if limit.amount < 1:
+            raise ValueError("must allow at least one attempt (0 would refuse every login)")
+        return value
 
     @field_validator("LOG_LEVEL", mode="before")
     @classmethod
@@ -219,9 +257,18 @@ def _one_line(error: ValidationError) -> str:
     return f"{name}: {message}" + (f" (got {given!r})" if isinstance(given, str) else "")
 
 
+def refuse_empty(model: type[BaseSettings], environ: Mapping[str, str]) -> None:
+    """An empty setting is a mistake (a variable set from an unset one, a half-edited line),
+    never a way back to the default: `DATABASE_URL=` must not quietly create a database."""
+    for name in model.model_fields:
+        if name not in MAY_BE_EMPTY and name in environ and not environ[name].strip():
+            raise ConfigError(f"{name} is empty: remove it to use the default, or give a value")
+
+
 def read(model: type[SettingsModel], **given: Any) -> SettingsModel:
     """`model`'s settings from the environment, `given` winning over it, or a ConfigError
     naming the first bad one and what it was."""
+    refuse_empty(model, {name: value for name, value in os.environ.items() if name not in given})
     try:
         return model(**given)
     except ValidationError as error:
@@ -230,6 +277,7 @@ def read(model: type[SettingsModel], **given: Any) -> SettingsModel:
 
 def from_environ(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
     """Flask's config from these environment variables alone (the tests' way in)."""
+    refuse_empty(Settings, environ)
     try:
         settings = Settings.model_validate(dict(environ))
     except ValidationError as error:
@@ -255,39 +303,77 @@ def apply(app: Flask, model: type[BaseSettings]) -> None:
 
 
 def check_production(config: Mapping[str, Any]) -> None:
-    """Refuse settings that must never reach production: guessable keys, missing servers."""
+    """Refuse settings that must never reach production: guessable keys, debug mode,
+    missing servers."""
     if config["APP_ENV"] != "production":
         return
+    if config.get("DEBUG"):
+        raise ConfigError(
+            "FLASK_DEBUG is on in production: debug mode shows code and tracebacks to "
+            "clients; unset FLASK_DEBUG (and drop --debug)"
+        )
     for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"):
         if name in config and not config[name]:
             raise ConfigError(f"{name} is not set; production has no default server")
     key = config.get("SECRET_KEY")
+    advice = "generate one with python -c 'import secrets; print(secrets.token_urlsafe(48))'"
     if not isinstance(key, str) or not key:
         raise ConfigError(
             "SECRET_KEY is not set. A production service needs a random key of at least "
-            f"{MIN_SECRET_KEY_LENGTH} characters, e.g. from "
-            "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            f"{MIN_SECRET_KEY_LENGTH} characters: {advice}"
         )
-    if key.lower() in WEAK_SECRET_KEYS or len(key) < MIN_SECRET_KEY_LENGTH:
+    if key.strip().lower() in PUBLISHED_SECRET_KEYS:
+        raise ConfigError(f"SECRET_KEY is a published example value: {advice}")
+    if len(key) < MIN_SECRET_KEY_LENGTH:
         raise ConfigError(
-            "SECRET_KEY is a known example value or shorter than "
-            f"{MIN_SECRET_KEY_LENGTH} characters; generate a random one for production"
+            f"SECRET_KEY is shorter than {MIN_SECRET_KEY_LENGTH} characters: {advice}"
         )
+    if len(set(key)) < MIN_SECRET_KEY_CHARACTERS or any(c.isspace() for c in key):
+        raise ConfigError(
+            f"SECRET_KEY is not random (too few distinct characters, or spaces): {advice}"
+        )
+
+
+def read_dotenv() -> tuple[str, dict[str, str]]:
+    """The `.env` file found from the working directory up, and its values (the flask CLI
+    reads the same file); values already in the environment win, so a deployment's real
+    variables are never replaced. ("", {}) when there is none."""
+    path = find_dotenv(usecwd=True)
+    if not path:
+        return "", {}
+    values = {name: value for name, value in dotenv_values(path).items() if value is not None}
+    load_dotenv(path)
+    return path, values
 
 
 def init_app(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
-    """Reads every setting of `Settings` (APP_ENV and SECRET_KEY here); `overrides` (the
-    tests') win over the environment."""
-    if overrides is None:
-        # gunicorn does not read .env (the flask CLI does); values already in the
-        # environment win, so a deployment's real variables are never replaced.
-        load_dotenv(find_dotenv(usecwd=True))
+    """Reads every setting of `Settings` (APP_ENV, SECRET_KEY and API_DOCS here), and
+    FLASK_DEBUG through Flask; `overrides` (the tests') win over the environment and `.env`."""
+    environment = set(os.environ)
+    dotenv_path, dotenv = ("", {}) if overrides is not None else read_dotenv()
     given = dict(overrides or {})
     app.extensions[_EXTENSION] = given
-    environment = {"APP_ENV": given["APP_ENV"]} if "APP_ENV" in given else {}
-    app.config.from_mapping(read(Settings, **environment).flask_config(app.instance_path))
+    app_env = {"APP_ENV": given["APP_ENV"]} if "APP_ENV" in given else {}
+    app.config.from_mapping(read(Settings, **app_env).flask_config(app.instance_path))
     app.config.from_mapping(given)
+    if (
+        app.config["APP_ENV"] == "production"
+        and dotenv.get("APP_ENV", "production") != "production"
+    ):
+        raise ConfigError(
+            f"{dotenv_path} is a development file (APP_ENV={dotenv['APP_ENV']}) and this start "
+            "is production: remove it from the service's folder, or set APP_ENV=development "
+            "in the environment for a development start"
+        )
     check_production(app.config)
+    names = [name for name in Settings.model_fields if name not in given]
+    app.extensions[_SOURCES] = {
+        "environment": sorted(name for name in names if name in environment),
+        dotenv_path or ".env": sorted(
+            name for name in names if name in dotenv and name not in environment
+        ),
+        "code": sorted(given),
+    }
     if not app.config["SECRET_KEY"]:
         # Development only (check_production stops production): a per-process key means
         # sessions do not survive a restart, which is acceptable on a laptop.
@@ -295,3 +381,19 @@ def init_app(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
         log.warning("SECRET_KEY is not set; using a random key for this process")
     # Local state (the SQLite file, session files) is for this user's eyes only.
     Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def log_start(app: Flask) -> None:
+    """One line per start (a server's worker, a command): the environment, where each
+    setting came from (the defaults are the rest), and what that turned on."""
+    log.info(
+        "service configured",
+        extra={
+            "app_env": app.config["APP_ENV"],
+            "settings_from": app.extensions[_SOURCES],
+            "debug": app.debug,
+            "api_docs": app.config["API_DOCS"],
+            "secure_cookies": app.config["SESSION_COOKIE_SECURE"],
+            "hsts": app.config["APP_ENV"] == "production",
+        },
+    )

@@ -123,7 +123,7 @@ def init_app(app: Flask) -> None:
     event.listen(sessions, "after_rollback", _drop_on_commit)
     app.extensions[_EXTENSION] = Database(engine=engine, sessionmaker=sessions)
     app.teardown_appcontext(teardown_db)
-    register_unavailable(app, (exc.OperationalError, exc.TimeoutError), "database")
+    register_unavailable(app, (exc.OperationalError, exc.TimeoutError), "database", "DATABASE_URL")
 
 
 db = cast(Session, LocalProxy(get_db))

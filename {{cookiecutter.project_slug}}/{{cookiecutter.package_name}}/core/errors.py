@@ -48,12 +48,12 @@ def error_code(name: str) -> str:
     return "_".join(re.findall(r"[a-z0-9]+", name.lower()))
 
 
-def unavailable(dependency: str, error: BaseException) -> Response:
+def unavailable(dependency: str, error: BaseException, setting: str = "") -> Response:
     setattr(g, G_UNAVAILABLE, (dependency, type(error).__name__))
     log.warning(
-        "%s unavailable",
+        "%s unavailable" + (f" (check {setting})" if setting else ""),
         dependency,
-        extra={"dependency": dependency, "error_type": type(error).__name__},
+        extra={"dependency": dependency, "error_type": type(error).__name__, "setting": setting},
         exc_info=error,
     )
     response = error_response(503, "service_unavailable", f"The {dependency} is unavailable.")
@@ -61,21 +61,25 @@ def unavailable(dependency: str, error: BaseException) -> Response:
     return response
 
 
-def register_unavailable(app: Flask, exceptions: ErrorTypes, dependency: str) -> None:
-    """Answer 503 naming `dependency` whenever one of `exceptions` escapes a request."""
+def register_unavailable(
+    app: Flask, exceptions: ErrorTypes, dependency: str, setting: str = ""
+) -> None:
+    """Answer 503 naming `dependency` whenever one of `exceptions` escapes a request; the
+    log line names the `setting` that says where it is (never the answer: clients need not
+    know it)."""
 
     def handle(error: BaseException) -> Response:
-        return unavailable(dependency, error)
+        return unavailable(dependency, error, setting)
 
-    app.extensions.setdefault(_REGISTRY_KEY, []).append((exceptions, dependency))
+    app.extensions.setdefault(_REGISTRY_KEY, []).append((exceptions, dependency, setting))
     for exception in exceptions:
         app.register_error_handler(exception, handle)
 
 
-def _failed_dependency(error: BaseException) -> str | None:
-    for exceptions, dependency in current_app.extensions.get(_REGISTRY_KEY, []):
+def _failed_dependency(error: BaseException) -> tuple[str, str] | None:
+    for exceptions, dependency, setting in current_app.extensions.get(_REGISTRY_KEY, []):
         if isinstance(error, exceptions):
-            return str(dependency)
+            return dependency, setting
     return None
 
 
@@ -86,9 +90,9 @@ def handle_http_error(error: HTTPException) -> ResponseReturnValue:
     if original is not None:
         # Errors outside the view (e.g. the session store failing while the session is
         # saved) reach Flask's 500 handler, never the handlers registered by type.
-        dependency = _failed_dependency(original)
-        if dependency is not None:
-            return unavailable(dependency, original)
+        failed = _failed_dependency(original)
+        if failed is not None:
+            return unavailable(failed[0], original, failed[1])
         # Flask has already logged this one with its traceback.
     response = error_response(error.code or 500, error_code(error.name), error.description or "")
     # Keep what the exception says about the protocol (Allow on 405, Retry-After...).

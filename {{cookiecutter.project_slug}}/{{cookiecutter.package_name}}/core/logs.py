@@ -17,7 +17,7 @@ from opentelemetry import trace
 {%- endif %}
 from pythonjsonlogger.json import JsonFormatter
 
-from .config import PROBE_PATHS
+from .config import PROBE_PATHS, ConfigError
 from .context import ENVIRON_AUTH, ENVIRON_TOKEN_NAME, ENVIRON_USER, get_current_context
 {%- if cookiecutter.background_jobs == "celery" %}
 from .jobs import job_snapshot
@@ -78,6 +78,19 @@ class ContextFilter(logging.Filter):
             record.trace_id = trace.format_trace_id(span.trace_id)
             record.span_id = trace.format_span_id(span.span_id)
 {%- endif %}
+        return True
+
+
+class GunicornErrorFilter(logging.Filter):
+    """A worker that cannot start because of its settings says so in one line: gunicorn logs
+    the exception that stopped the application's import with its traceback, and a
+    configuration error's message already names the setting and the fix."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, ConfigError):
+            record.msg, record.args = "configuration error: %s", (error.message,)
+            record.exc_info = record.exc_text = None
         return True
 
 

@@ -155,4 +155,6 @@ def init_app(app: Flask) -> None:
         per_account=_limit(app, "LOGIN_RATE_LIMIT_PER_ACCOUNT"),
         secret=app.config["SECRET_KEY"],
     )
-    register_unavailable(app, (LimitStoreUnavailableError,), "login limit store")
+    register_unavailable(
+        app, (LimitStoreUnavailableError,), "login limit store", "RATELIMIT_STORAGE_URI"
+    )

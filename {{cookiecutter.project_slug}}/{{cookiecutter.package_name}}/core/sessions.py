@@ -8,6 +8,7 @@ every log line, and cookies deleted the way they were set.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask, Request, Response, request
@@ -25,6 +26,7 @@ __all__ = ["init_app"]
 # Where open_session leaves a store failure for refuse_without_session.
 ENVIRON_STORE_ERROR = f"{__name__}.store_error"
 _EXTENSION = "session_store"
+log = logging.getLogger(__name__)
 
 
 class ServiceSessions:
@@ -124,6 +126,16 @@ def init_app(app: Flask) -> None:
         app, client=client, serialization_format="json", **store.interface_options(app)
     )
     app.before_request(refuse_without_session)
-    register_unavailable(app, store.STORE_ERRORS, "session store")
+    register_unavailable(app, store.STORE_ERRORS, "session store", store.SETTING)
+    try:
+        store.ping(client)
+    except store.STORE_ERRORS as error:
+        # The service still starts (the store may come back; /readyz says whether it has),
+        # but the first line says which setting to check, before any login fails.
+        log.error(
+            "session store unreachable at start: check %s",
+            store.SETTING,
+            extra={"setting": store.SETTING, "error": str(error)},
+        )
     for command in store.COMMANDS:
         app.cli.add_command(command)
