@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from flask import Flask
@@ -254,9 +256,65 @@ def test_a_cursor_from_another_key_is_refused(app_factory: Any) -> None:
     assert second.get("/items", query_string={"cursor": cursor}).status_code == 400
 
 
-def test_the_next_link_keeps_the_other_parameters(app: Flask) -> None:
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "view=compact",
+        # url_for's own keyword arguments: each was a 500 with a traceback, or a Link to the
+        # client's Host.
+        "_scheme=x",
+        "_anchor=x",
+        "_method=POST",
+        "endpoint=x",
+        "_external=1",
+        "_external=1&_scheme=javascript",
+        "padding=" + "x" * 4000,
+    ],
+)
+def test_the_next_link_keeps_only_what_the_operation_declares(app: Flask, extra: str) -> None:
     client, token = logged_in_client(app)
     for n in range(3):
         create_item(client, token, f"item {n}")
-    link = client.get("/items?limit=2&view=compact").headers["Link"]
-    assert "view=compact" in link and "limit=2" in link
+    response = client.get(f"/items?limit=2&{extra}", headers={"Host": "evil.example"})
+    assert response.status_code == 200
+    link = response.headers["Link"]
+    target = link[1 : link.index(">")]
+    assert target.startswith("/items?")  # relative: no client's Host, no scheme
+    assert set(parse_qs(urlsplit(target).query)) == {"limit", "cursor"}
+    assert len(link) < 200
+
+
+def test_routing_never_redirects_to_the_clients_host(app: Flask) -> None:
+    """Werkzeug's slash redirects were HTML pages to an absolute URL on the client's Host."""
+
+    @app.get("/with-slash/")
+    def with_slash() -> dict[str, str]:
+        return {"seen": "yes"}
+
+    client = app.test_client()
+    for path in ("/with-slash?a=1", "/with-slash/?a=1", "/items/", "/items"):
+        response = client.get(path, headers={"Host": "evil.example"})
+        assert response.status_code == 200, path
+        assert "Location" not in response.headers
+
+
+@pytest.mark.parametrize(
+    "spell",
+    [
+        lambda digits: "/items//" + digits,
+        lambda digits: "/items/" + quote("".join(chr(0xFF10 + int(d)) for d in digits)),
+        lambda digits: "/items/" + quote("".join(chr(0x0660 + int(d)) for d in digits)),
+    ],
+    ids=["double-slash", "full-width", "arabic-indic"],
+)
+def test_odd_spellings_of_an_item_are_not_that_item(
+    app: Flask, spell: Callable[[str], str]
+) -> None:
+    """`//` was a redirect to the client's Host; a full-width or Arabic-Indic 1 was item 1."""
+    client, token = logged_in_client(app)
+    item = create_item(client, token, "the item")
+    assert client.get(f"/items/{item['id']}").status_code == 200
+    response = client.get(spell(str(item["id"])), headers={"Host": "evil.example"})
+    assert response.status_code == 404
+    assert "Location" not in response.headers
+    assert response.json is not None and response.json["error"] == "not_found"

@@ -35,6 +35,7 @@ from apiflask.helpers import get_reason_phrase
 from flask import Flask, Response, current_app
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.routing import IntegerConverter
 
 from . import idempotency, payload
 from .context import get_current_context
@@ -306,9 +307,25 @@ def describe_idempotency(operation: dict[str, Any]) -> None:
             }
 
 
+class AsciiIntegerConverter(IntegerConverter):
+    """`<int:...>` in a URL rule, with ASCII digits only: Werkzeug's `\\d` also matches the
+    digits of other scripts, and `/items/%EF%BC%91` (a full-width 1) was item 1."""
+
+    regex = r"[0-9]+"
+
+
 def init_app(app: Flask) -> None:
     if not isinstance(app, APIFlask):
         raise TypeError("the service's app is an APIFlask (see create_app)")
+    # Before any rule is added: rules take their converters and slash handling when added.
+    # Routing never redirects: Werkzeug's redirects (`/items//1` to `/items/1`, `/a` to
+    # `/a/`) are HTML pages sending the client to an absolute URL made from its own Host
+    # header, and Flask hands them to no error handler. `/items//1` is a 404 like any other
+    # path, and a trailing slash is matched either way.
+    app.url_map.converters["int"] = AsciiIntegerConverter
+    app.url_map.merge_slashes = False
+    app.url_map.strict_slashes = False
+    app.url_map.redirect_defaults = False
     error_schema = ErrorBody.model_json_schema()
     app.config.update(
         HTTP_ERROR_SCHEMA=error_schema,

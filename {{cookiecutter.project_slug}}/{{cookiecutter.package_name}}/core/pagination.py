@@ -10,6 +10,7 @@ its meaning, and a damaged one is a 400.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import abort, current_app, request, url_for
 from itsdangerous import BadData, URLSafeSerializer
@@ -67,10 +68,13 @@ def keyset_page(
 
 def link_header(next_cursor: str | None, query: PageQuery) -> dict[str, str]:
     """The RFC 8288 `Link: <...>; rel="next"` header of a page, or none on the last one.
-    The URL keeps the request's other parameters (a filter, say)."""
+
+    The URL is relative (no client's Host in it) and keeps only the parameters the
+    operation declares, as validated (a filter, say): a parameter the document does not
+    declare is never copied, and each declared one is bounded by its declaration."""
     if next_cursor is None:
         return {}
-    arguments = {**request.args.to_dict(flat=False), **(request.view_args or {})}
-    arguments.update(limit=query.limit, cursor=next_cursor)
-    url = url_for(str(request.endpoint), **arguments)
-    return {"Link": f'<{url}>; rel="next"'}
+    parameters = query.model_dump(mode="json", exclude_none=True)
+    parameters.update(limit=query.limit, cursor=next_cursor)
+    path = url_for(str(request.endpoint), **(request.view_args or {}))
+    return {"Link": f'<{path}?{urlencode(parameters, doseq=True)}>; rel="next"'}
