@@ -18,21 +18,30 @@ import pytest
 
 from .services import free_port
 
-MAIN_CONF = """worker_processes 1;
-user root;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    include {tmp}/service.conf;
-}}
+# The shipped nginx.conf names the container's user and paths; a test runs it on this
+# machine with exactly these lines changed (each must be there, once).
+MACHINE_LINES = {
+    "user nginx;": "user root;",
+    "pid /var/run/nginx.pid;": "pid {tmp}/nginx.pid;",
+    "error_log stderr warn;": "error_log {tmp}/error.log warn;",
+    "include /etc/nginx/conf.d/*.conf;": "include {tmp}/conf.d/*.conf;",
+}
+# Where nginx keeps request bodies and responses on their way: the compiled-in paths are
+# the system nginx's.
+TEMP_PATHS = """client_body_temp_path {tmp}/body;
+proxy_temp_path {tmp}/proxy;
+fastcgi_temp_path {tmp}/fastcgi;
+uwsgi_temp_path {tmp}/uwsgi;
+scgi_temp_path {tmp}/scgi;
 """
+
+
+def main_conf(shipped: str, tmp: Path) -> str:
+    """The project's nginx/nginx.conf with this machine's user and paths."""
+    for line, replacement in MACHINE_LINES.items():
+        assert shipped.count(line) == 1, f"nginx.conf no longer has {line!r} once"
+        shipped = shipped.replace(line, replacement.format(tmp=tmp))
+    return shipped
 
 
 def nginx_binary() -> str:
@@ -70,9 +79,11 @@ class Nginx:
             "LISTEN_PORT": f"127.0.0.1:{self.port}",
             "MAX_BODY_SIZE": self.max_body_size,
         }
-        self.tmp.mkdir(parents=True, exist_ok=True)
-        (self.tmp / "service.conf").write_text(fill_in(template, values))
-        (self.tmp / "nginx.conf").write_text(MAIN_CONF.format(tmp=self.tmp))
+        (self.tmp / "conf.d").mkdir(parents=True, exist_ok=True)
+        (self.tmp / "conf.d" / "service.conf").write_text(fill_in(template, values))
+        (self.tmp / "conf.d" / "temp-paths.conf").write_text(TEMP_PATHS.format(tmp=self.tmp))
+        shipped = (self.project / "nginx" / "nginx.conf").read_text()
+        (self.tmp / "nginx.conf").write_text(main_conf(shipped, self.tmp))
         command = [nginx_binary(), "-p", str(self.tmp), "-c", str(self.tmp / "nginx.conf")]
         subprocess.run([*command, "-t"], check=True, capture_output=True)
         self.process = subprocess.Popen([*command, "-g", "daemon off;"])

@@ -116,9 +116,15 @@ def test_only_the_proxy_faces_clients(project: Path) -> None:
     published = sorted(name for name, service in services.items() if "ports" in service)
     assert published == ["proxy"]
     proxy = services["proxy"]
-    (mount,) = proxy["volumes"]
-    source, target, _mode = mount.split(":")
-    assert (project / source).is_file() and target.startswith("/etc/nginx/templates/")
+    mounts = dict(mount.rsplit(":", 1)[0].split(":") for mount in proxy["volumes"])
+    assert mounts == {
+        "./nginx/nginx.conf": "/etc/nginx/nginx.conf",
+        "./nginx/service.conf.template": "/etc/nginx/templates/default.conf.template",
+    }
+    assert all((project / source).is_file() for source in mounts)
+    # nginx.conf raises its file limit to 65536: the container must allow it.
+    assert proxy["ulimits"]["nofile"] == {"soft": 65536, "hard": 65536}
+    assert "worker_rlimit_nofile 65536;" in (project / "nginx" / "nginx.conf").read_text()
     assert proxy["environment"]["UPSTREAM"] == "web:8000"
     assert proxy["depends_on"]["web"] == {"condition": "service_healthy"}
     # In the image gunicorn listens on the container network, which only the proxy reaches.

@@ -32,6 +32,18 @@ threads = int(os.environ.get("WEB_THREADS", "4"))
 timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
+# What nginx (nginx/service.conf.template) passes on, gunicorn must not refuse with its own
+# HTML page: its limits are at or above nginx's, so that nginx refuses first, in JSON.
+# nginx passes request lines of up to 8190 bytes (large_client_header_buffers 4 8k), the
+# largest gunicorn takes.
+limit_request_line = 8190
+# nginx bounds the number of headers by its buffers alone: the most gunicorn takes.
+limit_request_fields = 32768
+# nginx joins every X-Forwarded-For line of a request into one header of its own.
+limit_request_field_size = 65536
+# Only the scheme header nginx sets itself: a client's X-Forwarded-Ssl contradicting it made
+# gunicorn refuse the request.
+secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
 # The app is created in each worker after the fork: no pool or connection crosses it.
 preload_app = False
 # gunicorn's control socket defaults to one path per user, shared by every instance that user

@@ -78,6 +78,32 @@ def test_an_incoming_trace_is_continued_with_a_new_parent(
 {%- if cookiecutter.tracing == "opentelemetry" %}
 
 
+def test_at_an_edge_a_clients_trace_context_goes_no_further(
+    app_factory: Callable[..., Flask], downstream_server: Server
+) -> None:
+    """CORRELATION_ID_HEADERS without traceparent (empty, at an edge): the client's
+    traceparent, tracestate and baggage start nothing and are never passed on."""
+    url, seen = downstream_server
+    app = app_factory(CORRELATION_ID_HEADERS=[])
+    add_caller(app, url)
+    response = app.test_client().get(
+        "/call",
+        headers={
+            "traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-00",
+            "tracestate": "vendor=chosen-by-the-client",
+            "baggage": "userId=admin",
+        },
+    )
+    assert response.json is not None
+    (headers,) = seen
+    sent = {name.lower(): value for name, value in headers.items()}
+    assert "baggage" not in sent and "tracestate" not in sent
+    trace, _parent = traceparent_of(headers)
+    assert trace != TRACE_ID
+    assert trace == response.json["trace_id"] == response.headers[HEADER]
+    assert sent["traceparent"].endswith("-01")  # the client's flag does not decide
+
+
 def test_a_client_cannot_choose_the_trace_id(app: Flask, downstream_server: Server) -> None:
     url, seen = downstream_server
     add_caller(app, url)

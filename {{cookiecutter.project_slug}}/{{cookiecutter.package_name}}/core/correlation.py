@@ -26,6 +26,9 @@ _TRACE_ID = re.compile(r"[0-9a-f]{32}")
 _TRACE_FLAGS = re.compile(r"[0-9a-f]{2}")
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
 TRACEPARENT = "traceparent"
+# The W3C trace context a request may bring: believed only from callers whose ids are
+# believed (CORRELATION_ID_HEADERS names traceparent), otherwise removed on arrival.
+TRACE_CONTEXT_KEYS = ("HTTP_TRACEPARENT", "HTTP_TRACESTATE", "HTTP_BAGGAGE")
 # Where the middleware leaves the id and the arrival time for the context (and for gunicorn's
 # access log, which can print any WSGI environ key).
 ENVIRON_ID = "{{ cookiecutter.package_name }}.correlation_id"
@@ -98,6 +101,11 @@ class Reader:
             (environ_key(name), trace_id if name.lower() == TRACEPARENT else _valid_or_none)
             for name in dict.fromkeys(headers)
         )
+        # One setting decides: whoever may name the correlation id by its traceparent may
+        # continue a trace. At an edge (no traceparent among the headers) a client's trace
+        # context would choose the trace id, force sampling with its flag, and reach the
+        # services downstream with its tracestate and baggage: it is dropped instead.
+        self.trusts_trace_context = environ_key(TRACEPARENT) in dict(self.sources)
 
     def __call__(self, environ: Mapping[str, Any]) -> str | None:
         for key, parse in self.sources:
@@ -124,6 +132,9 @@ class CorrelationIdMiddleware:
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> Iterable[bytes] | Iterator[bytes]:
+        if not self.reader.trusts_trace_context:
+            for key in TRACE_CONTEXT_KEYS:
+                environ.pop(key, None)
         correlation_id = self.reader(environ)
         if correlation_id is None:
             correlation_id = new_id()
