@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from support.collector import collector
+from support.nginx import Nginx
 from support.rendering import render
 from support.services import Client, Service, free_port, gunicorn, prepare
 
@@ -64,9 +65,14 @@ def spans_of(path: Path, trace_id: str) -> list[dict[str, str]]:
     return [span for span in spans if span["trace_id"] == trace_id]
 
 
+CLIENT_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
 def test_one_request_through_two_services_is_one_trace_named_by_its_correlation_id(
     tmp_path: Path, environment_for: Environment
 ) -> None:
+    """A is an edge behind the shipped nginx (CORRELATION_ID_HEADERS empty): the client's
+    own trace context starts nothing, and the trace is named by the id A made."""
     (tmp_path / "processor.py").write_text(SPAN_PROCESSOR)
     spans_file = tmp_path / "spans.jsonl"
     with ExitStack() as stack:
@@ -91,6 +97,9 @@ def test_one_request_through_two_services_is_one_trace_named_by_its_correlation_
                 "OTEL_BSP_SCHEDULE_DELAY": "200",
                 # The example calls B's /healthz, which is not traced by default.
                 "OTEL_PYTHON_FLASK_EXCLUDED_URLS": "/never-excluded",
+                "TRUSTED_PROXY_HOPS": "1" if name == "Trace A" else "0",
+                # A faces clients: it trusts no incoming id or trace context; B trusts A.
+                **({"CORRELATION_ID_HEADERS": ""} if name == "Trace A" else {}),
             }
             prepare(project, bin_dir, env, ["ada@example.com"])
             service = gunicorn(project, bin_dir, env)
@@ -99,13 +108,26 @@ def test_one_request_through_two_services_is_one_trace_named_by_its_correlation_
             services.append(service)
             downstream = f"service-b={service.url}"
         b, a = services
+        nginx = Nginx(a.project, [f"127.0.0.1:{a.port}"], tmp_path / "nginx")
+        stack.callback(nginx.stop)
+        nginx.start()
 
-        client = Client(a.url)
+        client = Client(nginx.url)
         assert client.login(LOGIN)[0] == 200
-        status, headers, body = client.call("GET", "/downstream")
+        status, headers, body = client.call(
+            "GET",
+            "/downstream",
+            None,
+            {
+                "traceparent": f"00-{CLIENT_TRACE_ID}-00f067aa0ba902b7-01",
+                "tracestate": "client=chosen",
+                "baggage": "userId=admin",
+            },
+        )
         assert status == 200, body
         assert body["services"] == [{"service": "service-b", "status": "ok", "http_status": 200}]
         correlation_id = headers["X-Correlation-ID"]
+        assert correlation_id != CLIENT_TRACE_ID
 
         deadline = time.monotonic() + 30
         while {span["service"] for span in spans_of(spans_file, correlation_id)} != {
@@ -125,6 +147,7 @@ def test_one_request_through_two_services_is_one_trace_named_by_its_correlation_
         b.stop()
         time.sleep(0.5)  # the last batches, flushed at shutdown
 
+    assert spans_of(spans_file, CLIENT_TRACE_ID) == []
     spans = spans_of(spans_file, correlation_id)
     by_id = {span["span_id"]: span for span in spans}
     (root,) = [span for span in spans if span["parent_span_id"] == ""]
