@@ -172,7 +172,7 @@ def test_malformed_or_unknown_user_ids_are_anonymous(app: Flask, user_id: str) -
 
 def test_cookie_flags(client: FlaskClient, user_email: str) -> None:
     response = client.post("/auth/login", json={"email": user_email, "password": PASSWORD})
-    cookie = response.headers["Set-Cookie"]
+    (cookie,) = [c for c in response.headers.getlist("Set-Cookie") if "_device=" not in c]
     assert cookie.startswith(f"{SESSION_COOKIE}=")
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie

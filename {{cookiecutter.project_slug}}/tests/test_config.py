@@ -99,7 +99,7 @@ def test_production_cookies_and_headers(app_factory: Callable[..., Flask], user_
         json={"email": user_email, "password": PASSWORD},
         base_url="https://localhost",
     )
-    cookie = response.headers["Set-Cookie"]
+    (cookie,) = [c for c in response.headers.getlist("Set-Cookie") if "_device=" not in c]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert cookie.startswith("__Host-{{ cookiecutter.package_name }}_session=")
     assert "Path=/" in cookie and "Domain" not in cookie

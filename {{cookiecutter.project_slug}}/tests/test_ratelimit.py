@@ -4,6 +4,7 @@ becomes a key, and the limiter fails closed."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +13,7 @@ from flask.testing import FlaskClient
 
 from {{ cookiecutter.package_name }}.core.ratelimit import account_key, client_key
 
-from .helpers import PASSWORD
+from .helpers import PACKAGE, PASSWORD
 
 Records = Callable[[], list[dict[str, Any]]]
 GENEROUS = "1000/minute"
@@ -76,6 +77,77 @@ def test_successful_logins_never_count(app_factory: Callable[..., Flask], user_e
         LOGIN_RATE_LIMIT_PER_ACCOUNT="2/minute",
     )
     assert [attempt(client, user_email, "10.0.3.1", PASSWORD) for _ in range(6)] == [200] * 6
+
+
+def test_a_parallel_burst_gets_no_more_guesses_than_the_limit(
+    app_factory: Callable[..., Flask], user_email: str
+) -> None:
+    """Checking and counting were two steps: 8 to 10 parallel guesses got past a limit of 5."""
+    app = app_factory(
+        LOGIN_RATE_LIMIT_PER_CLIENT=GENEROUS,
+        LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_CLIENT="5/minute",
+        LOGIN_RATE_LIMIT_PER_ACCOUNT=GENEROUS,
+        PASSWORD_HASH_CONCURRENCY=12,  # every guess is checked at once
+    )
+    start = threading.Barrier(12)
+    codes: list[int] = []
+
+    def guess() -> None:
+        client = app.test_client()
+        start.wait()
+        codes.append(attempt(client, user_email, "10.0.8.1"))
+
+    threads = [threading.Thread(target=guess) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(codes) == [401] * 5 + [429] * 7
+
+
+def test_the_owners_known_device_is_not_locked_out_by_others(
+    app_factory: Callable[..., Flask], user_email: str
+) -> None:
+    """Failures from many addresses lock the account (the per-account ceiling), but not
+    for a browser the owner has logged in from: OWASP's device cookies."""
+    app = app_factory(
+        LOGIN_RATE_LIMIT_PER_CLIENT=GENEROUS,
+        LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_CLIENT=GENEROUS,
+        LOGIN_RATE_LIMIT_PER_ACCOUNT="3/hour",
+    )
+    owner = app.test_client()
+    assert attempt(owner, user_email, "10.0.9.1", PASSWORD) == 200
+    attackers = app.test_client()
+    codes = [attempt(attackers, user_email, f"10.0.10.{n}") for n in range(4)]
+    assert codes == [401, 401, 401, 429]
+    # A new browser, even the owner's, waits; the known one does not, from any address.
+    assert attempt(app.test_client(), user_email, "10.0.9.2", PASSWORD) == 429
+    assert attempt(owner, user_email, "10.0.9.3", PASSWORD) == 200
+    # A device cookie is the account's own: forged, or another account's, it is no key.
+    cookie = owner.get_cookie(f"{PACKAGE}_device")
+    assert cookie is not None
+    for value in ("forged", cookie.value[:-2] + "xx"):
+        stranger = app.test_client()
+        stranger.set_cookie(f"{PACKAGE}_device", value)
+        assert attempt(stranger, user_email, "10.0.9.4", PASSWORD) == 429
+    other = app.test_client()
+    other.set_cookie(f"{PACKAGE}_device", cookie.value)
+    assert attempt(other, "someone-else@example.com", "10.0.9.5") == 401
+
+
+def test_the_device_cookie_is_strict_and_lasts(
+    app_factory: Callable[..., Flask], user_email: str
+) -> None:
+    app = app_factory(APP_ENV="production", SECRET_KEY="pD8-v3Kq_0sLr7WnZ2xYb4HcJ6tMfE9u1Ag5Ri")
+    response = app.test_client().post(
+        "/auth/login",
+        json={"email": user_email, "password": PASSWORD},
+        base_url="https://localhost",
+    )
+    (device,) = [c for c in response.headers.getlist("Set-Cookie") if "_device=" in c]
+    assert device.startswith(f"__Host-{PACKAGE}_device=")
+    for attribute in ("Secure", "HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=31536000"):
+        assert attribute in device
 
 
 def test_invalid_bodies_are_refused_before_anything_is_counted(

@@ -98,6 +98,7 @@ def login(body: LoginIn) -> LoginOut:
     if user is None:
         guard.failed(body.email)
         abort(401, description="Unknown e-mail or wrong password.")
+    guard.succeeded(body.email)
     # Nothing from before the login survives it (a previous user's CSRF token included),
     # and the session id is new: an id planted before login (fixation) is useless.
     session.clear()

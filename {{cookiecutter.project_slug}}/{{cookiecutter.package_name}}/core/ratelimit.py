@@ -39,9 +39,10 @@ import math
 import time
 from dataclasses import dataclass
 
-from flask import Flask, current_app, request
+from flask import Flask, Response, after_this_request, current_app, g, request
+from itsdangerous import BadData, URLSafeTimedSerializer
 from limits import RateLimitItem, parse
-from limits.storage import storage_from_string
+from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
@@ -52,6 +53,11 @@ from .errors import register_unavailable
 __all__ = ["init_app", "login_guard"]
 
 _EXTENSION = "login_guard"
+# The attempts a login reserved, until it is known whether it failed.
+G_RESERVED = "login_attempts_reserved"
+# A device cookie lasts a year; a longer value is not one this service made.
+DEVICE_LIFETIME = 365 * 24 * 3600
+MAX_DEVICE_COOKIE = 200
 log = logging.getLogger(__name__)
 
 
@@ -80,32 +86,60 @@ def client_key(address: str | None) -> str:
 
 @dataclass(frozen=True)
 class LoginGuard:
+    storage: Storage
     limiter: FixedWindowRateLimiter
     per_client: RateLimitItem
     per_account_and_client: RateLimitItem
     per_account: RateLimitItem
     secret: str
+    device_cookie: str
+    secure_cookie: bool
 
     def account(self, email: str) -> str:
         return account_key(email, self.secret)
 
+    def _devices(self) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(self.secret, salt="login-device")
+
+    def known_device(self, account: str) -> bool:
+        """Whether this browser logged in to `account` before (OWASP's device cookie)."""
+        cookie = request.cookies.get(self.device_cookie)
+        if not cookie or len(cookie) > MAX_DEVICE_COOKIE:
+            return False
+        try:
+            return bool(self._devices().loads(cookie, max_age=DEVICE_LIFETIME) == account)
+        except BadData:
+            return False
+
     def _counters(self, account: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
-        """Each limit with what it counts under, its scope first."""
+        """Each limit with what it counts under, its scope first. A device the owner logged
+        in from is not counted per account: failures from everywhere else cannot lock it out."""
         client = client_key(request.remote_addr)
-        return [
+        counters = [
             (self.per_client, ("client", client)),
             (self.per_account_and_client, ("account-client", account, client)),
-            (self.per_account, ("account", account)),
         ]
+        if not self.known_device(account):
+            counters.append((self.per_account, ("account", account)))
+        return counters
 
     def check(self, email: str) -> None:
-        """429 when a counter of this attempt is used up; 503 when the store is down."""
+        """Reserve this attempt on every counter, atomically: 429 when one is used up (a
+        burst of parallel guesses gets no more than the limit), 503 when the store is down.
+        The reservation stands as a failure unless `succeeded` gives it back."""
         account = self.account(email)
-        for limit, identifiers in self._counters(account):
+        counters = self._counters(account)
+        g.setdefault(G_RESERVED, [])
+        for limit, identifiers in counters:
             try:
-                if self.limiter.test(limit, *identifiers):
+                allowed = self.limiter.hit(limit, *identifiers)
+                g.get(G_RESERVED).append((limit, identifiers))
+                if allowed:
                     continue
                 reset_at = self.limiter.get_window_stats(limit, *identifiers).reset_time
+                self._give_back()
+            except LimitStoreUnavailableError:
+                raise
             except Exception as error:
                 raise LimitStoreUnavailableError(type(error).__name__) from error
             log.warning(
@@ -117,15 +151,38 @@ class LoginGuard:
                 "Too many failed logins; try again later.", retry_after=retry_after
             )
 
+    def _give_back(self) -> None:
+        """Return the attempts `check` reserved: only failures count."""
+        # A counter whose window ended meanwhile starts the next at -1: one attempt more.
+        for limit, identifiers in g.pop(G_RESERVED, []):
+            self.storage.incr(limit.key_for(*identifiers), limit.get_expiry(), amount=-1)
+
     def failed(self, email: str) -> None:
-        """Count a failed attempt against every counter, and log it as a security event."""
+        """The attempt was wrong: its reservation stays counted; a security event."""
+        g.pop(G_RESERVED, None)
         account = self.account(email)
         log.warning("login failed", extra={"event": "login_failed", "account": account})
+
+    def succeeded(self, email: str) -> None:
+        """The attempt was right: it does not count, and this browser becomes a known device
+        of the account (a cookie for the login path only, signed, for a year)."""
         try:
-            for limit, identifiers in self._counters(account):
-                self.limiter.hit(limit, *identifiers)
-        except Exception as error:
-            raise LimitStoreUnavailableError(type(error).__name__) from error
+            self._give_back()
+        except Exception as error:  # the login stands; the counter expires with its window
+            log.warning("login counter not given back", extra={"error_type": type(error).__name__})
+        cookie = self._devices().dumps(self.account(email))
+
+        @after_this_request
+        def remember_device(response: Response) -> Response:
+            response.set_cookie(
+                self.device_cookie,
+                cookie,
+                max_age=DEVICE_LIFETIME,
+                secure=self.secure_cookie,
+                httponly=True,
+                samesite="Strict",
+            )
+            return response
 
 
 def login_guard() -> LoginGuard:
@@ -142,18 +199,26 @@ def _limit(app: Flask, name: str) -> RateLimitItem:
 
 def init_app(app: Flask) -> None:
     """Reads RATELIMIT_STORAGE_URI, RATELIMIT_KEY_PREFIX, LOGIN_RATE_LIMIT_PER_CLIENT,
-    LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_CLIENT, LOGIN_RATE_LIMIT_PER_ACCOUNT and SECRET_KEY."""
+    LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_CLIENT, LOGIN_RATE_LIMIT_PER_ACCOUNT, SECRET_KEY and
+    the session cookie's settings (core/sessions.py sets them first)."""
     uri = app.config["RATELIMIT_STORAGE_URI"]
     options: dict[str, float | str | bool] = {"key_prefix": app.config["RATELIMIT_KEY_PREFIX"]}
     if uri.startswith(("redis://", "rediss://")):
         # As for the session store: an outage must fail in well under a second.
         options |= {"socket_connect_timeout": 0.3, "socket_timeout": 0.3}
+    storage = storage_from_string(uri, **options)
+    if not isinstance(storage, Storage):
+        raise ConfigError(f"RATELIMIT_STORAGE_URI names an asyncio store ({uri.split(':')[0]})")
     app.extensions[_EXTENSION] = LoginGuard(
-        limiter=FixedWindowRateLimiter(storage_from_string(uri, **options)),
+        storage=storage,
+        limiter=FixedWindowRateLimiter(storage),
         per_client=_limit(app, "LOGIN_RATE_LIMIT_PER_CLIENT"),
         per_account_and_client=_limit(app, "LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_CLIENT"),
         per_account=_limit(app, "LOGIN_RATE_LIMIT_PER_ACCOUNT"),
         secret=app.config["SECRET_KEY"],
+        # Named like the session cookie: __Host- (Secure, this host, every path) in production.
+        device_cookie=app.config["SESSION_COOKIE_NAME"].replace("_session", "_device"),
+        secure_cookie=app.config["SESSION_COOKIE_SECURE"],
     )
     register_unavailable(
         app, (LimitStoreUnavailableError,), "login limit store", "RATELIMIT_STORAGE_URI"
