@@ -72,11 +72,14 @@ bounded = settings(
 
 @pytest.fixture
 def contract_app(app_factory: Callable[..., Flask]) -> Flask:
-    # Generated logins fail by the hundred; the limits would soon refuse every login.
+    # Generated logins fail by the hundred, and writes come by the thousand: the limits
+    # would soon refuse them all.
     return app_factory(
         LOGIN_RATE_LIMIT_PER_CLIENT=UNLIMITED,
         LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_CLIENT=UNLIMITED,
         LOGIN_RATE_LIMIT_PER_ACCOUNT=UNLIMITED,
+        WRITE_RATE_LIMIT_PER_CALLER=UNLIMITED,
+        MAX_API_TOKENS_PER_USER=10_000,
     )
 
 

@@ -51,11 +51,13 @@ json_values = st.recursive(
 
 @pytest.fixture
 def app(app_factory: Callable[..., Flask]) -> Flask:
-    # Hundreds of logins in a few seconds: the limits are tested in test_ratelimit.py.
+    # Hundreds of logins and writes in a few seconds: the limits are tested in
+    # test_ratelimit.py and test_tokens.py.
     return app_factory(
         LOGIN_RATE_LIMIT_PER_CLIENT="100000/minute",
         LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_CLIENT="100000/minute",
         LOGIN_RATE_LIMIT_PER_ACCOUNT="100000/minute",
+        WRITE_RATE_LIMIT_PER_CALLER="100000/minute",
     )
 
 

@@ -175,6 +175,51 @@ def test_owners_manage_their_tokens_through_the_api(app: Flask, user_email: str)
     assert client.get("/auth/me", headers=bearer(token)).status_code == 401
 
 
+def test_a_user_holds_a_bounded_number_of_tokens(
+    app_factory: Callable[..., Flask], user_email: str
+) -> None:
+    app = app_factory(MAX_API_TOKENS_PER_USER=2)
+    client = app.test_client()
+    headers = {CSRF_HEADER: login(client, user_email)}
+    for name in ("one", "two"):
+        assert client.post("/auth/tokens", json={"name": name}, headers=headers).status_code == 201
+    refused = client.post("/auth/tokens", json={"name": "three"}, headers=headers)
+    assert refused.status_code == 409
+    assert refused.json is not None and "revoke one first" in refused.json["message"]
+    result = app.test_cli_runner().invoke(args=["create-token", user_email, "--name", "four"])
+    assert result.exit_code == 1 and "MAX_API_TOKENS_PER_USER" in result.output
+    token_id = client.get("/auth/tokens").json["tokens"][0]["id"]  # type: ignore[index]
+    assert client.delete(f"/auth/tokens/{token_id}", headers=headers).status_code == 204
+    assert client.post("/auth/tokens", json={"name": "three"}, headers=headers).status_code == 201
+
+
+def test_each_caller_has_a_write_limit(
+    app_factory: Callable[..., Flask], user_email: str, log_records: Records
+) -> None:
+    """One token wrote 2,252 items in 10 s; reads are never counted."""
+    app = app_factory(WRITE_RATE_LIMIT_PER_CALLER="3/minute")
+    token = create_api_token(app, user_email)
+    client = app.test_client()
+    codes = [
+        client.post("/items", json={"name": f"n{n}"}, headers=bearer(token)).status_code
+        for n in range(4)
+    ]
+    assert codes == [201, 201, 201, 429]
+    refused = client.post("/items", json={"name": "n"}, headers=bearer(token))
+    assert refused.json is not None and refused.json["error"] == "too_many_requests"
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert client.get("/items", headers=bearer(token)).status_code == 200
+    # The same user's session is another caller, with a limit of its own.
+    session = app.test_client()
+    csrf = login(session, user_email)
+    created = session.post("/items", json={"name": "s"}, headers={CSRF_HEADER: csrf})
+    assert created.status_code == 201
+    assert [r["event"] for r in log_records() if r.get("event") == "writes_refused"] == [
+        "writes_refused",
+        "writes_refused",
+    ]
+
+
 def test_a_token_can_neither_make_nor_revoke_tokens(
     app: Flask, client: FlaskClient, user_email: str
 ) -> None:

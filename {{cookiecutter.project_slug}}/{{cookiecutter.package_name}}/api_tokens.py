@@ -16,10 +16,10 @@ from datetime import UTC, datetime, timedelta
 
 import click
 from apiflask import APIBlueprint
-from flask import Flask, Request, abort
+from flask import Flask, Request, abort, current_app
 from flask_login import current_user
 from pydantic import ValidationError
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from .auth import login_manager, login_required
@@ -47,8 +47,19 @@ class TokenNameTakenError(ValueError):
     pass
 
 
+class TooManyTokensError(ValueError):
+    pass
+
+
 def create_token(user: User, name: str, lifetime: timedelta | None) -> tuple[str, ApiToken]:
-    """A new token for `user`: the token itself (shown once, never stored) and its record."""
+    """A new token for `user`: the token itself (shown once, never stored) and its record.
+    A user holds at most MAX_API_TOKENS_PER_USER (expired ones count until revoked)."""
+    held = get_db().scalar(
+        select(func.count()).select_from(ApiToken).where(ApiToken.user_id == user.id)
+    )
+    most = current_app.config["MAX_API_TOKENS_PER_USER"]
+    if held is not None and held >= most:
+        raise TooManyTokensError(most)
     token = new_token()
     expires_at = datetime.now(UTC) + lifetime if lifetime is not None else None
     record = ApiToken(
@@ -107,6 +118,8 @@ def create_token_view(body: TokenCreate) -> tuple[NewTokenOut, int]:
         token, record = create_token(current_user, body.name, lifetime(body.expires_in))
     except TokenNameTakenError:
         abort(409, description=f"You already have a token named {body.name!r}.")
+    except TooManyTokensError as error:
+        abort(409, description=f"You hold {error} tokens, the most allowed: revoke one first.")
     return NewTokenOut(**TokenOut.model_validate(record).model_dump(), token=token), 201
 
 
@@ -153,6 +166,11 @@ def create_token_command(email: str, name: str, expires_in: str) -> None:
         token, record = create_token(find_user(email), name, lifetime(expires_in))
     except TokenNameTakenError:
         raise click.ClickException(f"{email} already has a token named {name!r}.") from None
+    except TooManyTokensError as error:
+        raise click.ClickException(
+            f"{email} holds {error} tokens, the most allowed (MAX_API_TOKENS_PER_USER): "
+            "revoke one first."
+        ) from None
     expires = record.expires_at.isoformat() if record.expires_at else "never"
     click.echo(f"Created token {name!r} for {email}, expires: {expires}. Shown once:", err=True)
     click.echo(token)
@@ -194,6 +212,7 @@ def revoke_token_command(email: str, name: str) -> None:
 
 
 def init_app(app: Flask) -> None:
+    """Reads MAX_API_TOKENS_PER_USER (when a token is made)."""
     login_manager.request_loader(load_user_from_token)
     # After auth's check of the remember cookie, which flask-login would read first.
     app.before_request(refuse_dead_tokens)

@@ -156,6 +156,13 @@ class Settings(DatabaseSettings, StoreSettings, BaseSettings):
     LOGIN_RATE_LIMIT_PER_ACCOUNT: str = Field(
         "1000/hour", description="Failed logins allowed per account from all addresses together"
     )
+    WRITE_RATE_LIMIT_PER_CALLER: str = Field(
+        "600/minute",
+        description="Writes (POST, PUT, PATCH, DELETE) allowed per signed-in user or API token",
+    )
+    MAX_API_TOKENS_PER_USER: PositiveInt = Field(
+        20, le=10_000, description="API tokens one user may hold at once (409 beyond)"
+    )
     PASSWORD_HASH_CONCURRENCY: PositiveInt = Field(
         1, description="Password hashes computed at once per worker (more wait, then get 503)"
     )
@@ -174,6 +181,7 @@ class Settings(DatabaseSettings, StoreSettings, BaseSettings):
         "LOGIN_RATE_LIMIT_PER_CLIENT",
         "LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_CLIENT",
         "LOGIN_RATE_LIMIT_PER_ACCOUNT",
+        "WRITE_RATE_LIMIT_PER_CALLER",
     )
     @classmethod
     def _a_rate_limit(cls, value: str) -> str:
@@ -182,7 +190,7 @@ class Settings(DatabaseSettings, StoreSettings, BaseSettings):
         except ValueError:
             raise ValueError("must be a limit such as 5/minute or 100 per hour") from None
         if limit.amount < 1:
-            raise ValueError("must allow at least one attempt (0 would refuse every login)")
+            raise ValueError("must allow at least one (0 would refuse every request it counts)")
         return value
 
     @field_validator("LOG_LEVEL", mode="before")

@@ -22,6 +22,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 
 from .context import session_user_id
 from .errors import error_response
+from .ratelimit import count_write
 from .tokens import is_token_request
 
 # What the application may import from here (tests/test_architecture.py holds it to it).
@@ -35,11 +36,16 @@ View = TypeVar("View", bound=Callable[..., Any])
 
 def protect_session_requests() -> None:
     """Flask-WTF's check, for requests whose session holds a logged-in user (never for a
-    token request: its session is not even opened, see core/tokens.py)."""
-    if is_token_request(request.environ) or not current_app.config["WTF_CSRF_ENABLED"]:
+    token request: its session is not even opened, see core/tokens.py); a write that passes
+    it counts against the user's write limit (core/ratelimit.py)."""
+    if is_token_request(request.environ):
         return
-    if session_user_id() is not None:
+    user_id = session_user_id()
+    if user_id is None:
+        return
+    if current_app.config["WTF_CSRF_ENABLED"]:
         csrf.protect(apply_exemptions=True)
+    count_write("user", str(user_id))
 
 
 def exempt(view: View) -> View:

@@ -50,9 +50,11 @@ from .config import ConfigError
 from .errors import register_unavailable
 
 # What the application may import from here (tests/test_architecture.py holds it to it).
-__all__ = ["init_app", "login_guard"]
+__all__ = ["count_write", "init_app", "login_guard"]
 
 _EXTENSION = "login_guard"
+_WRITES = "write_limit"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # The attempts a login reserved, until it is known whether it failed.
 G_RESERVED = "login_attempts_reserved"
 # A device cookie lasts a year; a longer value is not one this service made.
@@ -185,6 +187,40 @@ class LoginGuard:
             return response
 
 
+@dataclass(frozen=True)
+class WriteLimit:
+    """Writes (POST, PUT, PATCH, DELETE) per caller: a signed-in user's session, or one API
+    token. Counted where each kind of caller is recognized (core/csrf.py for sessions,
+    core/tokens.py for tokens), so that reads, probes and anonymous requests pay nothing;
+    anonymous writes (logging in) have their own limits above."""
+
+    limiter: FixedWindowRateLimiter
+    limit: RateLimitItem
+
+    def count(self, *caller: str) -> None:
+        try:
+            allowed = self.limiter.hit(self.limit, "writes", *caller)
+        except Exception as error:
+            # A fairness limit, not a lock: an outage of its store lets writes through.
+            log.warning("write limit unchecked", extra={"error_type": type(error).__name__})
+            return
+        if not allowed:
+            reset_at = self.limiter.get_window_stats(self.limit, "writes", *caller).reset_time
+            log.warning("writes refused", extra={"event": "writes_refused", "caller": caller[0]})
+            raise TooManyRequests(
+                "Too many writes from this caller; try again later.",
+                retry_after=max(1, math.ceil(reset_at - time.time())),
+            )
+
+
+def count_write(*caller: str) -> None:
+    """Count a write of `caller` (its kind, then what names it): 429 past the limit. Reads
+    (GET, HEAD, OPTIONS) are not counted."""
+    if request.method not in SAFE_METHODS:
+        write_limit: WriteLimit = current_app.extensions[_WRITES]
+        write_limit.count(*caller)
+
+
 def login_guard() -> LoginGuard:
     guard: LoginGuard = current_app.extensions[_EXTENSION]
     return guard
@@ -199,8 +235,9 @@ def _limit(app: Flask, name: str) -> RateLimitItem:
 
 def init_app(app: Flask) -> None:
     """Reads RATELIMIT_STORAGE_URI, RATELIMIT_KEY_PREFIX, LOGIN_RATE_LIMIT_PER_CLIENT,
-    LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_CLIENT, LOGIN_RATE_LIMIT_PER_ACCOUNT, SECRET_KEY and
-    the session cookie's settings (core/sessions.py sets them first)."""
+    LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_CLIENT, LOGIN_RATE_LIMIT_PER_ACCOUNT,
+    WRITE_RATE_LIMIT_PER_CALLER, SECRET_KEY and the session cookie's settings (core/sessions.py
+    sets them first)."""
     uri = app.config["RATELIMIT_STORAGE_URI"]
     options: dict[str, float | str | bool] = {"key_prefix": app.config["RATELIMIT_KEY_PREFIX"]}
     if uri.startswith(("redis://", "rediss://")):
@@ -222,4 +259,7 @@ def init_app(app: Flask) -> None:
     )
     register_unavailable(
         app, (LimitStoreUnavailableError,), "login limit store", "RATELIMIT_STORAGE_URI"
+    )
+    app.extensions[_WRITES] = WriteLimit(
+        FixedWindowRateLimiter(storage), _limit(app, "WRITE_RATE_LIMIT_PER_CALLER")
     )

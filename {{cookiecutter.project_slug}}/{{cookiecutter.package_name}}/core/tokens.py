@@ -30,6 +30,7 @@ from flask_login import current_user
 
 from .config import API_TOKEN
 from .context import ENVIRON_AUTH, ENVIRON_TOKEN_NAME, ENVIRON_USER
+from .ratelimit import count_write
 
 # What the application may import from here (tests/test_architecture.py holds it to it).
 __all__ = [
@@ -83,7 +84,9 @@ def presented_token(environ: Mapping[str, Any]) -> str | None:
 
 
 def mark_token_request(user_id: str, token_name: str) -> None:
-    """Record who the token authenticated, for log lines and the server's access line."""
+    """Record who the token authenticated, for log lines and the server's access line; a
+    write counts against the token's write limit (core/ratelimit.py)."""
+    count_write("token", user_id, token_name)
     request.environ[ENVIRON_USER] = user_id
     request.environ[ENVIRON_AUTH] = "token"
     request.environ[ENVIRON_TOKEN_NAME] = token_name
