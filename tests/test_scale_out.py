@@ -1,7 +1,7 @@
 """Scale-out: two instances of one service behind a real nginx running the project's own
 configuration (nginx/service.conf.template), sharing one database and one Redis. Sessions
-work on both, nginx's request id reaches the logs, and stopping an instance in the middle of
-a run loses nothing that was acknowledged."""
+work on both, the correlation id reaches the logs of the instance that served it, and
+stopping an instance in the middle of a run loses nothing that was acknowledged."""
 
 from __future__ import annotations
 
@@ -120,7 +120,8 @@ def test_two_instances_behind_nginx(cluster: Cluster) -> None:
         # Both instances served logged-in requests successfully: the session is shared.
         cluster.served_a_logged_in_request(instance)
 
-    # nginx generates X-Request-ID: it becomes the correlation id, answered and logged.
+    # nginx adds no id of its own: the instance makes one, answers it and logs it (with
+    # tracing, that id is the trace id too).
     status, headers, _ = Client(cluster.nginx).call("GET", "/healthz")
     generated = headers["X-Correlation-ID"]
     assert status == 200 and re.fullmatch(r"[0-9a-f]{32}", generated)

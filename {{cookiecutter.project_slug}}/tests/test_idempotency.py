@@ -59,6 +59,19 @@ def test_a_retry_with_the_key_gets_the_first_response_and_creates_nothing(
     assert quoted.headers[REPLAYED_HEADER] == "true"  # type: ignore[attr-defined]
 
 
+def test_a_replay_answers_what_the_first_request_did_even_after_a_delete(
+    client: FlaskClient, token: str
+) -> None:
+    """The documented choice: a replay is the first response, not the resource's state."""
+    first = create(client, token, "order-43")
+    location = first.headers["Location"]  # type: ignore[attr-defined]
+    assert client.delete(location, headers=bearer(token)).status_code == 204
+    again = create(client, token, "order-43")
+    assert again.status_code == 201  # type: ignore[attr-defined]
+    assert again.headers[REPLAYED_HEADER] == "true"  # type: ignore[attr-defined]
+    assert client.get(location, headers=bearer(token)).status_code == 404
+
+
 def test_the_same_key_with_another_body_is_a_422(
     app: Flask, client: FlaskClient, token: str
 ) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import socket
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -241,6 +243,41 @@ def test_a_slow_downstream_is_a_504_within_the_deadline(app_factory: Callable[..
         release.set()
         server.shutdown()
         server.server_close()
+
+
+def test_a_silent_service_cannot_take_every_thread(app_factory: Callable[..., Flask]) -> None:
+    """Sixteen concurrent /downstream against a silent service held every worker thread for
+    8-12 s: past DOWNSTREAM_CONCURRENCY a request is a 503 at once, and probes answer."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)  # connections are accepted by the kernel, and never answered
+    try:
+        app = app_factory(
+            DOWNSTREAM_URLS={"silent": f"http://127.0.0.1:{silent.getsockname()[1]}"},
+            DOWNSTREAM_DEADLINE_SECONDS=2,
+            DOWNSTREAM_CONCURRENCY=2,
+        )
+        client, _token = logged_in_client(app)
+        answers: list[tuple[int, float]] = []
+
+        def ask() -> None:
+            started = time.monotonic()
+            status = client.get("/downstream").status_code
+            answers.append((status, time.monotonic() - started))
+
+        askers = [threading.Thread(target=ask) for _ in range(16)]
+        for asker in askers:
+            asker.start()
+        assert app.test_client().get("/healthz").status_code == 200
+        for asker in askers:
+            asker.join()
+        held = sorted(seconds for status, seconds in answers if status == 504)
+        refused = [seconds for status, seconds in answers if status == 503]
+        assert len(held) + len(refused) == 16 and 1 <= len(held) <= 2
+        assert max(held) < 3  # the deadline, and no more
+        assert max(refused) < 1
+    finally:
+        silent.close()
 
 
 @pytest.mark.parametrize("value", ["bad value", "x" * 129])

@@ -6,11 +6,17 @@ Only logged-in users may ask, and they see each service by its configured name, 
 address or the error a call raised (those go to the log). All the calls share one deadline
 (DOWNSTREAM_DEADLINE_SECONDS): a slow service costs this request at most that long, and the
 background pool bounds how many calls run at once. A missed deadline is a 504.
+
+A request makes one call per configured service, and a worker process serves at most
+DOWNSTREAM_CONCURRENCY of these requests at once: one more is a 503 at once, not a thread
+held waiting, so that a silent service cannot take every thread from the health probes and
+the other routes.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from concurrent.futures import wait
 from typing import Any
@@ -18,6 +24,7 @@ from typing import Any
 import httpx
 from apiflask import APIBlueprint
 from flask import Flask, abort, current_app
+from werkzeug.exceptions import ServiceUnavailable
 
 from .auth import login_required
 from .core.api import SIGNED_IN
@@ -27,6 +34,7 @@ from .schemas import DownstreamOut
 
 log = logging.getLogger(__name__)
 bp = APIBlueprint("downstream", __name__)
+_IN_FLIGHT = "downstream_in_flight"
 
 
 def check_service(name: str, base_url: str, deadline: float) -> dict[str, Any]:
@@ -53,6 +61,19 @@ def check_service(name: str, base_url: str, deadline: float) -> dict[str, Any]:
 @bp.doc(security=SIGNED_IN, responses=[504])
 def downstream() -> dict[str, Any]:
     """Ask every configured service whether it is up"""
+    in_flight: threading.BoundedSemaphore = current_app.extensions[_IN_FLIGHT]
+    if not in_flight.acquire(blocking=False):
+        log.warning("downstream requests at their limit")
+        raise ServiceUnavailable(
+            "Other services are being asked already; try again shortly.", retry_after=1
+        )
+    try:
+        return ask_every_service()
+    finally:
+        in_flight.release()
+
+
+def ask_every_service() -> dict[str, Any]:
     seconds = current_app.config["DOWNSTREAM_DEADLINE_SECONDS"]
     deadline = time.monotonic() + seconds
     futures = [
@@ -69,5 +90,7 @@ def downstream() -> dict[str, Any]:
 
 
 def init_app(app: Flask) -> None:
-    """Reads DOWNSTREAM_URLS, DOWNSTREAM_TOKENS and DOWNSTREAM_DEADLINE_SECONDS (per call)."""
+    """Reads DOWNSTREAM_URLS, DOWNSTREAM_TOKENS, DOWNSTREAM_DEADLINE_SECONDS (per call) and
+    DOWNSTREAM_CONCURRENCY."""
+    app.extensions[_IN_FLIGHT] = threading.BoundedSemaphore(app.config["DOWNSTREAM_CONCURRENCY"])
     app.register_blueprint(bp)

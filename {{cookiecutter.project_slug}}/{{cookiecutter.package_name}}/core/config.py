@@ -144,6 +144,11 @@ class Settings(DatabaseSettings, StoreSettings, BaseSettings):
     DOWNSTREAM_DEADLINE_SECONDS: PositiveInt = Field(
         3, description="One deadline for all the calls of one GET /downstream"
     )
+    DOWNSTREAM_CONCURRENCY: PositiveInt = Field(
+        2,
+        description="GET /downstream requests one worker process serves at once (more: 503 at "
+        "once), so that a slow service cannot hold every thread",
+    )
     IDEMPOTENCY_KEY_RETENTION_SECONDS: PositiveInt = Field(
         24 * 3600, description="How long a write's response is kept for a retry with its key"
     )
