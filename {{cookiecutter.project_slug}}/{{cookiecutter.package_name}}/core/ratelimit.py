@@ -176,6 +176,8 @@ class LoginGuard:
 
         @after_this_request
         def remember_device(response: Response) -> Response:
+            if response.status_code >= 400:  # the login did not complete (its session failed)
+                return response
             response.set_cookie(
                 self.device_cookie,
                 cookie,
