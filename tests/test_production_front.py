@@ -145,6 +145,8 @@ def test_what_the_front_passes_gunicorn_answers_in_json(front: tuple[Service, Ng
         "a method gunicorn calls invalid": b"GE /healthz HTTP/1.1\r\n",
         "TRACE": b"TRACE /healthz HTTP/1.1\r\n",
         "a contradicting scheme header": b"GET /healthz HTTP/1.1\r\nX-Forwarded-Ssl: on\r\n",
+        # nginx passes it on and gunicorn refuses it: its worker answers in JSON.
+        "a control byte in a header value": b"GET /healthz HTTP/1.1\r\nX-Odd: a\x01b\r\n",
         "two Content-Types": b"POST /auth/login HTTP/1.1\r\nContent-Type: application/json\r\n"
         b"Content-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}",
     }
@@ -157,6 +159,7 @@ def test_what_the_front_passes_gunicorn_answers_in_json(front: tuple[Service, Ng
         body = json.loads(payload)
         # The service's id header, or nginx's error page (its X-Request-ID, in the body too).
         assert b"x-correlation-id:" in head.lower() or body["correlation_id"], name
+        assert b"nosniff" in head, name
         assert int(head.split()[1]) < 500, (name, head)
 
 
@@ -246,22 +249,32 @@ def test_a_client_leaving_mid_upload_leaves_no_error(front: tuple[Service, Nginx
     assert errors == []
 
 
-def test_gunicorn_opens_no_shared_control_socket(tmp_path: Path) -> None:
+def test_gunicorn_opens_no_shared_control_socket(
+    tmp_path: Path, environment_for: Callable[[Path], Path]
+) -> None:
     """gunicorn's default control socket path is shared by every instance of one user."""
     project = render(tmp_path)
-    source = (project / "gunicorn.conf.py").read_text()
-    default: dict[str, object] = {}
-    exec(compile(source, "gunicorn.conf.py", "exec"), default)
+    python = environment_for(project) / "bin" / "python"
+    show = (
+        "import json, runpy; settings = runpy.run_path('gunicorn.conf.py'); "
+        "print(json.dumps({name: settings.get(name) for name in "
+        "('control_socket', 'control_socket_disable', 'bind')}))"
+    )
+
+    def settings(**environ: str) -> dict[str, object]:
+        environ = {**os.environ, **environ}
+        result = subprocess.run(
+            [str(python), "-c", show], cwd=project, env=environ, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        return dict(json.loads(result.stdout))
+
+    default = settings()
     assert default["control_socket_disable"] is True
     assert default["bind"] == "127.0.0.1:8000"
-    os.environ["GUNICORN_CONTROL_SOCKET"] = str(tmp_path / "instance-1.ctl")
-    try:
-        own: dict[str, object] = {}
-        exec(compile(source, "gunicorn.conf.py", "exec"), own)
-    finally:
-        del os.environ["GUNICORN_CONTROL_SOCKET"]
+    own = settings(GUNICORN_CONTROL_SOCKET=str(tmp_path / "instance-1.ctl"))
     assert own["control_socket"] == str(tmp_path / "instance-1.ctl")
-    assert "control_socket_disable" not in own
+    assert own["control_socket_disable"] is None
 
 
 def test_a_production_start_says_what_is_on(front: tuple[Service, Nginx]) -> None:

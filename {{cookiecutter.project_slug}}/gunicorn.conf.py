@@ -9,13 +9,10 @@ master never imports the application (`preload_app = False`), so that a HUP stil
 code into new workers.{% endif %}
 """
 
-{% if cookiecutter.metrics == "prometheus" -%}
 import importlib.util
-{% endif -%}
 import os
-{%- if cookiecutter.metrics == "prometheus" %}
 from pathlib import Path
-{%- endif %}
+from types import ModuleType
 
 # gunicorn is the production server: a start is production unless the environment itself
 # says otherwise (a `.env` saying APP_ENV=development then stops the start, core/config.py).
@@ -26,7 +23,7 @@ os.environ.setdefault("APP_ENV", "production")
 # where that proxy reaches it: loopback here, the container network in compose.yaml.
 bind = os.environ.get("BIND", "127.0.0.1:" + os.environ.get("PORT", "8000"))
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# More than one thread makes gunicorn use its gthread worker; the database pool
+# Threads per worker (gunicorn's gthread worker, see worker_class below); the database pool
 # (DATABASE_POOL_SIZE) must be at least this large.
 threads = int(os.environ.get("WEB_THREADS", "4"))
 timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
@@ -94,21 +91,31 @@ logconfig_dict = {
         "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
     },
 }
+
+
+def core_module(name: str) -> ModuleType:
+    """core/<name>.py of the installed package, loaded by its path so that the master
+    imports none of the application (finding the package's folder does not import it)."""
+    package = importlib.util.find_spec("{{ cookiecutter.package_name }}")
+    if package is None or not package.submodule_search_locations:
+        raise RuntimeError("{{ cookiecutter.package_name }} is not installed: run make install")
+    path = Path(next(iter(package.submodule_search_locations))) / "core" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"no {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# gunicorn's threaded worker, answering what gunicorn refuses itself (a request it cannot
+# read) in the service's JSON error shape, with a correlation id (core/gunicorn_worker.py).
+worker_class = core_module("gunicorn_worker").JsonErrorWorker
+worker_class.correlation_header = "{{ cookiecutter.correlation_header }}"
 {%- if cookiecutter.metrics == "prometheus" %}
 
-# The metrics server: core/metrics_server.py, loaded by its path so that the master imports
-# none of the application (finding the package's folder does not import it).
-_package = importlib.util.find_spec("{{ cookiecutter.package_name }}")
-if _package is None or not _package.submodule_search_locations:
-    raise RuntimeError("{{ cookiecutter.package_name }} is not installed: run make install")
-_folder = Path(next(iter(_package.submodule_search_locations)))
-_spec = importlib.util.spec_from_file_location(
-    "metrics_server", _folder / "core" / "metrics_server.py"
-)
-if _spec is None or _spec.loader is None:
-    raise RuntimeError(f"no core/metrics_server.py in {_folder}")
-metrics_server = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(metrics_server)
+# The metrics server (core/metrics_server.py), in the master.
+metrics_server = core_module("metrics_server")
 on_starting = metrics_server.on_starting
 when_ready = metrics_server.when_ready
 child_exit = metrics_server.child_exit
