@@ -68,11 +68,19 @@ def production_env(stack: ExitStack, python: Path, database: str) -> dict[str, s
     return {
         "APP_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(48),
-        "DATABASE_URL": stack.enter_context(throwaway_database(python, database)),
+        **database_settings(stack, python, database),
         "REDIS_URL": REDIS_URL,
         "SESSION_KEY_PREFIX": f"{namespace}:session:",
         "RATELIMIT_KEY_PREFIX": f"{namespace}:ratelimit",
     }
+
+
+def database_settings(stack: ExitStack, python: Path, database: str) -> dict[str, str]:
+    """DATABASE_URL of a throwaway database on the variant's server, removed when `stack`
+    closes; none for SQLite (its default file in the instance folder: an empty DATABASE_URL
+    is refused)."""
+    url = stack.enter_context(throwaway_database(python, database))
+    return {"DATABASE_URL": url} if url else {}
 
 
 @contextmanager

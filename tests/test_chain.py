@@ -73,6 +73,7 @@ def request_lines(service: Service) -> list[dict[str, object]]:
         line
         for line in service.log_lines()
         if line.get("logger") != "gunicorn.error"
+        and line.get("message") != "service configured"
         and line.get("path") != "/readyz"
         and "readyz" not in str(line.get("message"))
     ]

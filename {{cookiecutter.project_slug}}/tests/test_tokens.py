@@ -4,8 +4,13 @@ gets no cookie; a dead token is refused from the next request on."""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +25,7 @@ from {{ cookiecutter.package_name }}.models import ApiToken
 from .helpers import (
     CSRF_HEADER,
     HEADER,
+    PACKAGE,
     SESSION_COOKIE,
     bearer,
     count_session_store,
@@ -142,6 +148,23 @@ def test_the_commands(app: Flask, user_email: str) -> None:
     assert unknown.exit_code == 1 and "no user" in unknown.output
     gone = runner.invoke(args=["revoke-token", user_email, "--name", "absent"])
     assert gone.exit_code == 1
+
+
+def test_a_commands_output_is_only_its_output(base_config: dict[str, str], user_email: str) -> None:
+    """`TOKEN=$(flask create-token ...)` must capture the token alone: the command's log
+    lines (its start line among them) go to stderr."""
+    command = ["create-token", user_email, "--name", "sh"]
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", PACKAGE, *command],
+        cwd=Path(__file__).resolve().parents[1],
+        env={**os.environ, **base_config},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(re.escape(PREFIX) + r"[A-Za-z0-9_-]{43}\n", result.stdout)
+    assert '"message": "service configured"' in result.stderr
 
 
 def test_owners_manage_their_tokens_through_the_api(app: Flask, user_email: str) -> None:

@@ -1,4 +1,5 @@
-"""Logging: one JSON object per line on stdout, stamped with the context of the work.
+"""Logging: one JSON object per line on stdout (a `flask` command's on stderr), stamped with
+the context of the work.
 
 JSON encoding escapes every control character, so a value that came from a client can
 never forge a second log line or break a log shipper's parser.
@@ -11,7 +12,9 @@ import sys
 import time
 from typing import IO
 
+import click
 from flask import Flask, Response, g, has_app_context, has_request_context, request
+from flask.cli import FlaskGroup
 {%- if cookiecutter.tracing == "opentelemetry" %}
 from opentelemetry import trace
 {%- endif %}
@@ -137,13 +140,23 @@ def make_handler(stream: IO[str]) -> logging.Handler:
     return handler
 
 
+def log_stream() -> IO[str]:
+    """stdout, where servers' and workers' logs are collected; but a `flask` command writes
+    its own output on stdout (a token, a listing: scripts read it), so its log lines go to
+    stderr."""
+    command = click.get_current_context(silent=True)
+    if command is not None and isinstance(command.find_root().command, FlaskGroup):
+        return sys.stderr
+    return sys.stdout
+
+
 def configure_logging(level: str, stream: IO[str] | None = None) -> None:
     """Send every logger's records through one JSON handler; safe to call repeatedly."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if handler.get_name() == _HANDLER_NAME:
             root.removeHandler(handler)
-    handler = make_handler(stream or sys.stdout)
+    handler = make_handler(stream or log_stream())
     handler.set_name(_HANDLER_NAME)
     root.addHandler(handler)
     root.setLevel(level)
