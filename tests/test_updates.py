@@ -1,16 +1,18 @@
 """Living with the template: a service generated from one commit of the template receives a
-later template change through `cruft update`, and keeps its own changes."""
+later template change through `cruft update` (and `make update`, which re-makes uv.lock from
+the merged pyproject.toml), keeps its own changes, and can change an answer later."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from support.rendering import ROOT, run
+from support.rendering import ROOT, run, uv, uv_settings
 
 pytestmark = pytest.mark.slow
 GIT_IDENTITY = {
@@ -76,3 +78,95 @@ def test_cruft_update_brings_template_changes_and_keeps_local_ones(tmp_path: Pat
     assert "def local_helper" in items.read_text()
     assert cruft(project, "check").returncode == 0
     assert "local_helper" in cruft(project, "diff").stdout
+
+
+def generated_with_cruft(tmp_path: Path, template: Path, *answers: str) -> Path:
+    """A service made by `cruft create` from `template`, as the first commit of its repo."""
+    cruft(
+        tmp_path,
+        "create",
+        str(template),
+        "--no-input",
+        "--output-dir",
+        str(tmp_path / "out"),
+        *(["--extra-context", answers[0]] if answers else []),
+    )
+    project = tmp_path / "out" / "example-service"
+    git(project, "init", "--quiet", "--initial-branch", "main")
+    git(project, "add", "--all")
+    git(project, "commit", "--quiet", "--message", "generated")
+    return project
+
+
+def make_update(project: Path, answers: str = "") -> None:
+    """The generated Makefile's `update`, with this environment's cruft and uv."""
+    cruft_program = Path(sys.executable).parent / "cruft"
+    arguments = [f"CRUFT={cruft_program}", f"UV={uv()}"] + (
+        [f"ANSWERS={answers}"] if answers else []
+    )
+    run(["make", "update", *arguments], cwd=project, env={**GIT_IDENTITY, **uv_settings()})
+
+
+def passes_its_own_suite(project: Path, *paths: str) -> None:
+    """uv.lock agrees with pyproject.toml, and the suite (or `paths` of it) passes."""
+    run([uv(), "lock", "--check"], cwd=project, env=uv_settings())
+    run(
+        [
+            str(project / ".venv" / "bin" / "python"),
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *paths,
+        ],
+        cwd=project,
+    )
+
+
+def locked_names(project: Path) -> set[str]:
+    lock = tomllib.loads((project / "uv.lock").read_text())
+    return {package["name"] for package in lock["package"]}
+
+
+def test_both_sides_changed_the_dependencies_and_the_lock_is_made_anew(tmp_path: Path) -> None:
+    """The team adds a dependency (pyproject.toml and uv.lock change); the template raises a
+    floor and re-locks. The update merges pyproject.toml, never uv.lock, and re-locks."""
+    template = template_repository(tmp_path / "template")
+    project = generated_with_cruft(tmp_path, template)
+    run([uv(), "add", "--quiet", "--no-sync", "redis>=5"], cwd=project, env=uv_settings())
+    git(project, "commit", "--quiet", "--all", "--message", "we need redis")
+
+    generated = template / "{{cookiecutter.project_slug}}" / "pyproject.toml"
+    generated.write_text(generated.read_text().replace('"alembic>=1.16"', '"alembic>=1.18"'))
+    run([str(ROOT / ".venv" / "bin" / "python"), "-m", "support.locks"], cwd=template)
+    git(template, "commit", "--quiet", "--all", "--message", "template: alembic 1.18 at least")
+
+    make_update(project)
+    dependencies = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    assert "alembic>=1.18" in dependencies["dependencies"]
+    assert any(entry.startswith("redis>=5") for entry in dependencies["dependencies"])
+    assert {"redis", "alembic"} <= locked_names(project)
+    leftovers = [path.name for path in project.rglob("*") if path.suffix in {".rej", ".orig"}]
+    assert leftovers == []
+    assert "<<<<<<<" not in (project / "uv.lock").read_text()
+    passes_its_own_suite(project, "tests/test_dependencies.py", "tests/test_health.py")
+
+
+def test_an_answer_changed_later_adds_the_option_and_keeps_the_teams_change(
+    tmp_path: Path,
+) -> None:
+    template = template_repository(tmp_path / "template")
+    project = generated_with_cruft(tmp_path, template)
+    assert not (project / "example_service" / "core" / "tracing.py").exists()
+    items = project / "example_service" / "items.py"
+    items.write_text(items.read_text() + "\n\ndef local_helper() -> int:\n    return 42\n")
+    git(project, "commit", "--quiet", "--all", "--message", "a change of our own")
+
+    make_update(project, '{"tracing": "opentelemetry"}')
+    assert (project / "example_service" / "core" / "tracing.py").is_file()
+    assert "def local_helper" in items.read_text()
+    cruft_state = (project / ".cruft.json").read_text()
+    assert '"tracing": "opentelemetry"' in cruft_state
+    assert "opentelemetry-sdk" in locked_names(project)
+    passes_its_own_suite(project)

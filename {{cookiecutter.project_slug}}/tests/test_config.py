@@ -176,7 +176,10 @@ def project_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A folder to start the service in, with a production environment and nothing else."""
     monkeypatch.chdir(tmp_path)
     for name in Settings.model_fields:
-        monkeypatch.delenv(name, raising=False)
+        # Set, then removed: monkeypatch restores each to what it was before the test, also
+        # those the test's `.env` adds to the environment.
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", STRONG_KEY)
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
