@@ -93,27 +93,50 @@ def keep_cookiecutter_home_in(build: Path) -> None:
     os.environ["COOKIECUTTER_CONFIG"] = str(config_file)
 
 
-def uv_settings() -> dict[str, str]:
-    """uv's environment for every command the tests run: this interpreter, never a download."""
+def uv_settings(python: str = sys.executable) -> dict[str, str]:
+    """uv's environment for every command the tests run: this interpreter (or `python`),
+    never a download."""
     return {
-        "UV_PYTHON": sys.executable,
+        "UV_PYTHON": python,
         "UV_PYTHON_DOWNLOADS": "never",
         "PATH": f"{Path(uv()).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
 
 
-def project_environment(project: Path, shared_dir: Path) -> Path:
+def project_environment(project: Path, shared_dir: Path, python: str = sys.executable) -> Path:
     """A virtual environment installed from a project's uv.lock, as `make install` does it
     (`uv sync --locked`: refused if the lock is out of date with pyproject.toml), without the
-    project itself, so that renders with the same lock share it; one per lock per run."""
-    venv = shared_dir / f"venv-{dependency_key(project)}"
+    project itself, so that renders with the same lock share it; one per lock (and Python)
+    per run."""
+    suffix = (
+        "" if python == sys.executable else "-" + hashlib.sha256(python.encode()).hexdigest()[:8]
+    )
+    venv = shared_dir / f"venv-{dependency_key(project)}{suffix}"
     with open(shared_dir / f"{venv.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (venv / "ready").exists():
             run(
                 [uv(), "sync", "--locked", "--no-install-project", "--quiet"],
                 cwd=project,
-                env={**uv_settings(), "UV_PROJECT_ENVIRONMENT": str(venv)},
+                env={**uv_settings(python), "UV_PROJECT_ENVIRONMENT": str(venv)},
             )
             (venv / "ready").touch()
     return venv
+
+
+def newest_python() -> str:
+    """The Python of the generated Dockerfile (3.13): pyenv's or the one on PATH, if it
+    runs (a pyenv shim may not), or else installed by uv (a standalone build, into uv's own
+    folder)."""
+    candidates = [
+        *sorted(str(path) for path in Path.home().glob(".pyenv/versions/3.13*/bin/python3.13")),
+        shutil.which("python3.13"),
+    ]
+    for candidate in filter(None, candidates):
+        if (
+            subprocess.run([candidate, "--version"], capture_output=True, check=False).returncode
+            == 0
+        ):
+            return candidate
+    run([uv(), "python", "install", "--quiet", "3.13"], cwd=ROOT)
+    return run([uv(), "python", "find", "3.13"], cwd=ROOT).stdout.strip()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def environment_for(shared_dir: Path) -> Callable[[Path], Path]:
     """Returns a function giving a virtual environment with a project's dependencies, one per
     distinct dependency set per run (see rendering.project_environment)."""
 
-    def environment(project: Path) -> Path:
-        return project_environment(project, shared_dir)
+    def environment(project: Path, python: str = sys.executable) -> Path:
+        return project_environment(project, shared_dir, python)
 
     return environment

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from support.rendering import render, run
+from support.rendering import newest_python, render, run
 from support.servers import REDIS_URL, require, throwaway_database, throwaway_redis_namespace
 from support.services import Client, Service
 
@@ -28,6 +28,24 @@ def needs(variant: dict[str, str]) -> list[str]:
     if variant.get("session_store") == "redis" or variant.get("background_jobs") == "celery":
         servers.append("redis")
     return servers
+
+
+def test_the_default_variant_passes_its_suite_on_the_images_python(
+    tmp_path: Path, environment_for: Callable[..., Path]
+) -> None:
+    """The suites above run on the oldest Python requires-python allows; the Dockerfile's
+    (the newest) runs the default variant's too."""
+    project = render(tmp_path)
+    python = newest_python()
+    bin_dir = environment_for(project, python) / "bin"
+    version = run([str(bin_dir / "python"), "--version"], cwd=project).stdout
+    assert version.startswith("Python 3.13"), version
+    run([str(bin_dir / "mypy")], cwd=project)
+    result = run(
+        [str(bin_dir / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project
+    )
+    summary = result.stdout.strip().splitlines()[-1]
+    assert " passed" in summary and "failed" not in summary, summary
 
 
 @pytest.mark.parametrize("variant", sorted(SUITE_VARIANTS))

@@ -78,7 +78,7 @@ def test_rendered_markdown_parses_cleanly(tmp_path: Path, variant: str) -> None:
         assert not problems, f"{path.relative_to(project)}: {problems}"
 
 
-@pytest.mark.parametrize("path", ["README.md", "docs/PERFORMANCE.md"])
+@pytest.mark.parametrize("path", ["README.md", "CHANGELOG.md", "docs/PERFORMANCE.md"])
 def test_the_templates_own_markdown_parses_cleanly(path: str) -> None:
     text = (ROOT / path).read_text()
     assert not fence_problems(text) + tables_well_formed(text)

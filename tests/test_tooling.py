@@ -5,6 +5,7 @@ config and license. The CI and upkeep files are validated against their publishe
 from __future__ import annotations
 
 import json
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -90,6 +91,23 @@ def test_gitlab_pipeline(tmp_path: Path, answers: dict[str, str], services: set[
     assert "uv sync --locked" in script and "pip install" not in script
     assert pipeline["default"]["image"].startswith("ghcr.io/astral-sh/uv:")
     validate(project / ".gitlab-ci.yml", "gitlab-ci")
+
+
+def test_ci_runs_the_oldest_and_the_newest_python(tmp_path: Path) -> None:
+    """The floor is stated once, in pyproject.toml's requires-python; CI tests it and the
+    Python of the image, which is the default."""
+    github = render(tmp_path / "github", {"ci": "github"})
+    floor = tomllib.loads((github / "pyproject.toml").read_text())["project"]["requires-python"]
+    oldest = floor.removeprefix(">=")
+    (image,) = set(re.findall(r"FROM python:(\d+\.\d+)-slim", (github / "Dockerfile").read_text()))
+    assert (oldest, image) == ("3.11", "3.13")
+    workflow: dict[str, Any] = yaml.safe_load((github / ".github/workflows/ci.yml").read_text())
+    assert workflow["jobs"]["test"]["strategy"]["matrix"]["python"] == [oldest, image]
+    gitlab = render(tmp_path / "gitlab", {"ci": "gitlab"})
+    pipeline: dict[str, Any] = yaml.safe_load((gitlab / ".gitlab-ci.yml").read_text())
+    assert pipeline["default"]["image"].endswith(f"-python{image}-bookworm-slim")
+    assert pipeline["test-oldest-python"]["extends"] == "test"
+    assert pipeline["test-oldest-python"]["image"].endswith(f"-python{oldest}-bookworm-slim")
 
 
 def test_no_ci(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
-"""The README and docs/ name only things that exist: modules and their attributes; the
-infrastructure in core/ never imports the application, which uses only what core declares."""
+"""The README, AGENTS.md and docs/ name only things that exist: modules and their attributes,
+make targets and commands; the infrastructure in core/ never imports the application, which
+uses only what core declares."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
 from .helpers import PACKAGE
 
@@ -16,7 +18,11 @@ PROJECT = Path(__file__).resolve().parents[1]
 # docs/adding-a-resource.md names the files its reader is about to create.
 DOCS = {
     path.name: path.read_text()
-    for path in [PROJECT / "README.md", *sorted((PROJECT / "docs").glob("*.md"))]
+    for path in [
+        PROJECT / "README.md",
+        PROJECT / "AGENTS.md",
+        *sorted((PROJECT / "docs").glob("*.md")),
+    ]
     if path.name != "adding-a-resource.md"
 }
 NAMES = {name for text in DOCS.values() for name in re.findall(r"`([^`\s]+)`", text)}
@@ -61,6 +67,19 @@ def test_named_folders_exist(name: str) -> None:
 )
 def test_named_attributes_exist(name: str) -> None:
     resolve(name)
+
+
+def test_the_commands_agents_md_gives_exist(app: Flask) -> None:
+    """Each `make` target it gives is in the Makefile (and `make -n` accepts it), and each
+    `flask` command it names is one of the service's."""
+    text = DOCS["AGENTS.md"]
+    targets = set(re.findall(r"^make ([a-z]+)", text, re.MULTILINE))
+    assert {"install", "lint", "test", "run"} <= targets
+    makefile = (PROJECT / "Makefile").read_text()
+    for target in targets:
+        assert re.search(rf"^{target}:", makefile, re.MULTILINE), target
+    named = set(re.findall(r"`((?:create|init|upgrade)-[a-z]+)`", text))
+    assert named and named <= set(app.cli.commands), named
 
 
 @pytest.mark.parametrize("module", CORE_MODULES)

@@ -42,6 +42,7 @@ from .core import (
 {%- if cookiecutter.tracing == "opentelemetry" %}
     tracing,
 {%- endif %}
+    upkeep,
 )
 
 
@@ -102,6 +103,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> APIFlask:
     jobs.init_app(app)  # Celery jobs that carry the context
 {%- endif %}
     health.init_app(app)  # /healthz and /readyz
+    upkeep.init_app(app)  # flask prune: what expired (idempotency keys, tokens, sessions)
 {%- if cookiecutter.metrics == "prometheus" %}
     metrics.init_app(app)  # Prometheus: requests, latency, dependency errors (after db)
 {%- endif %}

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .auth import login_manager, login_required
 from .context import current_context
+from .core import upkeep
 from .core.api import SESSION_WRITE, SIGNED_IN, json_body
 from .core.context import with_correlation_id
 from .core.db import MAX_ID, get_db
@@ -211,8 +212,17 @@ def revoke_token_command(email: str, name: str) -> None:
     click.echo(f"Revoked token {name!r} of {email}.")
 
 
+def prune_expired_tokens() -> int:
+    """Delete the tokens past their expiry (an upkeep task: `flask prune`)."""
+    db = get_db()
+    removed = db.execute(delete(ApiToken).where(ApiToken.expires_at < datetime.now(UTC)))
+    db.commit()
+    return int(removed.rowcount)  # type: ignore[attr-defined]
+
+
 def init_app(app: Flask) -> None:
     """Reads MAX_API_TOKENS_PER_USER (when a token is made)."""
+    upkeep.register(app, "expired API tokens", prune_expired_tokens)
     login_manager.request_loader(load_user_from_token)
     # After auth's check of the remember cookie, which flask-login would read first.
     app.before_request(refuse_dead_tokens)

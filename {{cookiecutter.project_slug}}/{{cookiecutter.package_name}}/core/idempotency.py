@@ -18,7 +18,7 @@ key. A repeat with the same key and the same request (method, path, body) gets t
 response again, marked `Idempotent-Replayed: true`, and writes nothing; the same key with
 another request is a 422; a repeat that arrives while the first is still running is a 409
 (retry it later). Keys are scoped to the caller, so two users never collide, and are kept
-IDEMPOTENCY_KEY_RETENTION_SECONDS; `flask prune-idempotency-keys` deletes older ones. A
+IDEMPOTENCY_KEY_RETENTION_SECONDS; `flask prune` deletes older ones. A
 request without a key runs as usual, and the decorator commits it too.
 
 Written by hand: the Flask idempotency libraries keep responses in a cache beside the
@@ -41,7 +41,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from . import payload
+from . import payload, upkeep
 from .context import get_current_context, with_correlation_id
 from .db import TIMESTAMP, Base, get_db
 from .engine import brief_lock_wait, is_lock_conflict
@@ -194,14 +194,21 @@ def prune(db: Session, retention: timedelta) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def prune_expired() -> int:
+    """The current app's stored responses past their retention (an upkeep task)."""
+    retention = timedelta(seconds=current_app.config["IDEMPOTENCY_KEY_RETENTION_SECONDS"])
+    return prune(get_db(), retention)
+
+
 @click.command("prune-idempotency-keys")
 @with_correlation_id
 def prune_command() -> None:
-    """Delete the stored responses of Idempotency-Keys older than the retention."""
-    retention = timedelta(seconds=current_app.config["IDEMPOTENCY_KEY_RETENTION_SECONDS"])
-    click.echo(f"Removed {prune(get_db(), retention)} expired idempotency keys.")
+    """Delete the stored responses of Idempotency-Keys older than the retention (`flask
+    prune` does it with the rest of the upkeep)."""
+    click.echo(f"Removed {prune_expired()} expired idempotency keys.")
 
 
 def init_app(app: Flask) -> None:
     """Reads IDEMPOTENCY_KEY_RETENTION_SECONDS (when a key is used or pruned)."""
     app.cli.add_command(prune_command)
+    upkeep.register(app, "expired idempotency keys", prune_expired)

@@ -15,6 +15,7 @@ from flask import Flask, Request, Response, request
 from flask.sessions import SessionMixin
 
 from . import session_store as store
+from . import upkeep
 from .config import PROBE_PATHS
 from .context import ENVIRON_AUTH, ENVIRON_USER, SESSION_USER_KEY
 from .errors import register_unavailable
@@ -139,3 +140,5 @@ def init_app(app: Flask) -> None:
         )
     for command in store.COMMANDS:
         app.cli.add_command(command)
+    for name, task in store.UPKEEP.items():
+        upkeep.register(app, name, task)
