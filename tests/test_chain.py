@@ -37,6 +37,8 @@ def chain(
             "WEB_CONCURRENCY": "2",
             "WEB_THREADS": request.param,
             "DOWNSTREAM_URLS": downstream,
+            # All four cases may reach one worker at once: none is refused for it here.
+            "DOWNSTREAM_CONCURRENCY": "4",
         }
         prepare(project, bin_dir, env, ["ada@example.com"])
         service = gunicorn(project, bin_dir, env)
