@@ -216,13 +216,20 @@ def test_the_start_line_names_the_environment_and_the_file(
     log_records: Callable[[], list[dict[str, Any]]],
 ) -> None:
     monkeypatch.setenv("APP_ENV", "development")
-    (project_folder / ".env").write_text("APP_ENV=production\nSESSION_LIFETIME_SECONDS=600\n")
+    # As the flask CLI does: it loads .env into the environment before making the app.
+    monkeypatch.setenv("MAX_CONTENT_LENGTH", "2048")
+    (project_folder / ".env").write_text(
+        "APP_ENV=production\nSESSION_LIFETIME_SECONDS=600\nMAX_CONTENT_LENGTH=2048\n"
+    )
     create_app()
     (line,) = [line for line in log_records() if line["message"] == "service configured"]
     assert line["app_env"] == "development"  # the environment wins over the file
     sources = line["settings_from"]
     assert {"APP_ENV", "SECRET_KEY"} <= set(sources["environment"])
-    assert sources[str(project_folder / ".env")] == ["SESSION_LIFETIME_SECONDS"]
+    assert sources[str(project_folder / ".env")] == [
+        "MAX_CONTENT_LENGTH",
+        "SESSION_LIFETIME_SECONDS",
+    ]
     assert line["api_docs"] is True and line["secure_cookies"] is False
 
 

@@ -362,7 +362,6 @@ def read_dotenv() -> tuple[str, dict[str, str]]:
 def init_app(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
     """Reads every setting of `Settings` (APP_ENV, SECRET_KEY and API_DOCS here), and
     FLASK_DEBUG through Flask; `overrides` (the tests') win over the environment and `.env`."""
-    environment = set(os.environ)
     dotenv_path, dotenv = ("", {}) if overrides is not None else read_dotenv()
     given = dict(overrides or {})
     app.extensions[_EXTENSION] = given
@@ -380,11 +379,12 @@ def init_app(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
         )
     check_production(app.config)
     names = [name for name in Settings.model_fields if name not in given]
+    # The flask CLI loads .env into the environment before the app is made: a value equal
+    # to the file's is taken to come from the file.
+    from_file = {name for name in names if name in dotenv and os.environ.get(name) == dotenv[name]}
     app.extensions[_SOURCES] = {
-        "environment": sorted(name for name in names if name in environment),
-        dotenv_path or ".env": sorted(
-            name for name in names if name in dotenv and name not in environment
-        ),
+        "environment": sorted(n for n in names if n in os.environ and n not in from_file),
+        dotenv_path or ".env": sorted(from_file),
         "code": sorted(given),
     }
     if not app.config["SECRET_KEY"]:
