@@ -47,20 +47,32 @@ def template_repository(destination: Path) -> Path:
     return destination
 
 
-def test_cruft_update_brings_template_changes_and_keeps_local_ones(tmp_path: Path) -> None:
-    template = template_repository(tmp_path / "template")
+def generated_with_cruft(tmp_path: Path, template: Path) -> Path:
+    """A service made by `cruft create` from `template`, as the first commit of its repo."""
     cruft(tmp_path, "create", str(template), "--no-input", "--output-dir", str(tmp_path / "out"))
     project = tmp_path / "out" / "example-service"
-    assert (project / ".cruft.json").is_file()
     git(project, "init", "--quiet", "--initial-branch", "main")
     git(project, "add", "--all")
     git(project, "commit", "--quiet", "--message", "generated")
-    assert cruft(project, "check").returncode == 0
+    return project
 
-    # The service's own change...
+
+def add_a_change_of_our_own(project: Path) -> Path:
+    """A helper added to items.py and committed; returns the file."""
     items = project / "example_service" / "items.py"
     items.write_text(items.read_text() + "\n\ndef local_helper() -> int:\n    return 42\n")
     git(project, "commit", "--quiet", "--all", "--message", "a change of our own")
+    return items
+
+
+def test_cruft_update_brings_template_changes_and_keeps_local_ones(tmp_path: Path) -> None:
+    template = template_repository(tmp_path / "template")
+    project = generated_with_cruft(tmp_path, template)
+    assert (project / ".cruft.json").is_file()
+    assert cruft(project, "check").returncode == 0
+
+    # The service's own change...
+    items = add_a_change_of_our_own(project)
     # ...and a later change to the template.
     package = template / "{{cookiecutter.project_slug}}" / "{{cookiecutter.package_name}}"
     health = package / "core" / "health.py"
@@ -78,24 +90,6 @@ def test_cruft_update_brings_template_changes_and_keeps_local_ones(tmp_path: Pat
     assert "def local_helper" in items.read_text()
     assert cruft(project, "check").returncode == 0
     assert "local_helper" in cruft(project, "diff").stdout
-
-
-def generated_with_cruft(tmp_path: Path, template: Path, *answers: str) -> Path:
-    """A service made by `cruft create` from `template`, as the first commit of its repo."""
-    cruft(
-        tmp_path,
-        "create",
-        str(template),
-        "--no-input",
-        "--output-dir",
-        str(tmp_path / "out"),
-        *(["--extra-context", answers[0]] if answers else []),
-    )
-    project = tmp_path / "out" / "example-service"
-    git(project, "init", "--quiet", "--initial-branch", "main")
-    git(project, "add", "--all")
-    git(project, "commit", "--quiet", "--message", "generated")
-    return project
 
 
 def make_update(project: Path, answers: str = "") -> None:
@@ -159,9 +153,7 @@ def test_an_answer_changed_later_adds_the_option_and_keeps_the_teams_change(
     template = template_repository(tmp_path / "template")
     project = generated_with_cruft(tmp_path, template)
     assert not (project / "example_service" / "core" / "tracing.py").exists()
-    items = project / "example_service" / "items.py"
-    items.write_text(items.read_text() + "\n\ndef local_helper() -> int:\n    return 42\n")
-    git(project, "commit", "--quiet", "--all", "--message", "a change of our own")
+    items = add_a_change_of_our_own(project)
 
     make_update(project, '{"tracing": "opentelemetry"}')
     assert (project / "example_service" / "core" / "tracing.py").is_file()

@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import click
-from dotenv import dotenv_values, find_dotenv, load_dotenv
+from dotenv import dotenv_values, find_dotenv
 from flask import Flask
 from limits import parse
 from pydantic import Field, NonNegativeInt, PositiveInt, ValidationError, field_validator
@@ -355,7 +355,8 @@ def read_dotenv() -> tuple[str, dict[str, str]]:
     if not path:
         return "", {}
     values = {name: value for name, value in dotenv_values(path).items() if value is not None}
-    load_dotenv(path)
+    for name, value in values.items():  # load_dotenv's rule, without reading the file again
+        os.environ.setdefault(name, value)
     return path, values
 
 

@@ -38,7 +38,8 @@ FALLBACK = ("internal_server_error", "The service could not answer; try again la
 
 class Captured:
     """Stands in for the client's socket while gunicorn writes its own page, to learn the
-    status it chose."""
+    status it chose: a non-blocking socket (gunicorn leaves its mode alone) that keeps what
+    it is sent."""
 
     def __init__(self) -> None:
         self.data = b""
@@ -46,15 +47,8 @@ class Captured:
     def gettimeout(self) -> float:
         return 0.0
 
-    def setblocking(self, _flag: bool) -> None:
-        return None
-
     def sendall(self, data: bytes) -> None:
         self.data += data
-
-    def send(self, data: bytes) -> int:
-        self.data += data
-        return len(data)
 
 
 class JsonErrorWorker(ThreadWorker):  # type: ignore[misc]
@@ -63,16 +57,15 @@ class JsonErrorWorker(ThreadWorker):  # type: ignore[misc]
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
         page = Captured()
         super().handle_error(req, page, addr, exc)  # gunicorn logs it and picks the status
-        try:
-            status = int(page.data.split(b" ", 2)[1])
-        except (IndexError, ValueError):
-            status = 500
+        # gunicorn's status line: "HTTP/1.1 400 Bad Request".
+        status_line = page.data.partition(b"\r\n")[0].decode("latin-1")
+        code, _, reason = status_line.partition(" ")[2].partition(" ")
+        status = int(code) if code.isdigit() else 500
         error, message = MESSAGES.get(status, FALLBACK)
         correlation_id = os.urandom(16).hex()
         body = json.dumps(
             {"error": error, "message": message, "correlation_id": correlation_id}
         ).encode()
-        reason = page.data.split(b"\r\n", 1)[0].split(b" ", 2)[-1].decode("latin-1")
         head = (
             f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"

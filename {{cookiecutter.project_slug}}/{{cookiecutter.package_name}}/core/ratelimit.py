@@ -130,18 +130,15 @@ class LoginGuard:
         burst of parallel guesses gets no more than the limit), 503 when the store is down.
         The reservation stands as a failure unless `succeeded` gives it back."""
         account = self.account(email)
-        counters = self._counters(account)
-        g.setdefault(G_RESERVED, [])
-        for limit, identifiers in counters:
+        reserved = g.setdefault(G_RESERVED, [])
+        for limit, identifiers in self._counters(account):
             try:
                 allowed = self.limiter.hit(limit, *identifiers)
-                g.get(G_RESERVED).append((limit, identifiers))
+                reserved.append((limit, identifiers))
                 if allowed:
                     continue
                 reset_at = self.limiter.get_window_stats(limit, *identifiers).reset_time
                 self._give_back()
-            except LimitStoreUnavailableError:
-                raise
             except Exception as error:
                 raise LimitStoreUnavailableError(type(error).__name__) from error
             log.warning(
@@ -248,9 +245,10 @@ def init_app(app: Flask) -> None:
     storage = storage_from_string(uri, **options)
     if not isinstance(storage, Storage):
         raise ConfigError(f"RATELIMIT_STORAGE_URI names an asyncio store ({uri.split(':')[0]})")
+    limiter = FixedWindowRateLimiter(storage)
     app.extensions[_EXTENSION] = LoginGuard(
         storage=storage,
-        limiter=FixedWindowRateLimiter(storage),
+        limiter=limiter,
         per_client=_limit(app, "LOGIN_RATE_LIMIT_PER_CLIENT"),
         per_account_and_client=_limit(app, "LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_CLIENT"),
         per_account=_limit(app, "LOGIN_RATE_LIMIT_PER_ACCOUNT"),
@@ -262,6 +260,4 @@ def init_app(app: Flask) -> None:
     register_unavailable(
         app, (LimitStoreUnavailableError,), "login limit store", "RATELIMIT_STORAGE_URI"
     )
-    app.extensions[_WRITES] = WriteLimit(
-        FixedWindowRateLimiter(storage), _limit(app, "WRITE_RATE_LIMIT_PER_CALLER")
-    )
+    app.extensions[_WRITES] = WriteLimit(limiter, _limit(app, "WRITE_RATE_LIMIT_PER_CALLER"))
