@@ -126,6 +126,27 @@ def prepare(project: Path, bin_dir: Path, env: dict[str, str], emails: list[str]
         )
 
 
+def create_token(project: Path, bin_dir: Path, env: dict[str, str], email: str) -> str:
+    """`flask create-token`, as an operator runs it: the token is its only line on stdout."""
+    result = subprocess.run(
+        [
+            str(bin_dir / "flask"),
+            "--app",
+            project.name.replace("-", "_"),
+            "create-token",
+            email,
+            "--name",
+            "caller",
+        ],
+        cwd=project,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
 def gunicorn(project: Path, bin_dir: Path, env: dict[str, str]) -> Service:
     program, *arguments = gunicorn_command(project.name.replace("-", "_"))
     return Service(project, [str(bin_dir / program), *arguments], env)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from support.rendering import render
-from support.services import Client, Service, gunicorn, prepare
+from support.services import Client, Service, create_token, gunicorn, prepare
 
 pytestmark = pytest.mark.slow
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
@@ -27,7 +27,7 @@ def chain(
     environment_for: Callable[[Path], Path],
 ) -> Iterator[tuple[Service, Service]]:
     services = []
-    downstream = ""
+    downstream = {"DOWNSTREAM_URLS": ""}
     for name in ("Service B", "Service A"):
         project = render(tmp_path_factory.mktemp(name.replace(" ", "")), {"project_name": name})
         bin_dir = environment_for(project) / "bin"
@@ -36,14 +36,19 @@ def chain(
             "SECRET_KEY": secrets.token_urlsafe(48),
             "WEB_CONCURRENCY": "2",
             "WEB_THREADS": request.param,
-            "DOWNSTREAM_URLS": downstream,
+            **downstream,
             # All four cases may reach one worker at once: none is refused for it here.
             "DOWNSTREAM_CONCURRENCY": "4",
         }
         prepare(project, bin_dir, env, ["ada@example.com"])
         service = gunicorn(project, bin_dir, env)
         services.append(service)
-        downstream = f"service-b={service.url}"
+        # A calls B's API with a token of B's, made as an operator makes one.
+        token = create_token(project, bin_dir, env, "ada@example.com")
+        downstream = {
+            "DOWNSTREAM_URLS": f"service-b={service.url}",
+            "DOWNSTREAM_TOKENS": f"service-b={token}",
+        }
     b, a = services
     try:
         b.start()
@@ -116,4 +121,4 @@ def test_one_id_across_services_threads_and_access_logs(chain: tuple[Service, Se
             "service_a.downstream",  # written in the background thread
         ], in_a
         assert [str(line["logger"]) for line in in_b] == ["gunicorn.access"], in_b
-        assert {line["path"] for line in in_b} == {"/healthz"}
+        assert {line["path"] for line in in_b} == {"/auth/me"}

@@ -29,7 +29,7 @@ import pytest
 from support.collector import collector
 from support.nginx import Nginx
 from support.rendering import render
-from support.services import Client, Service, free_port, gunicorn, prepare
+from support.services import Client, Service, create_token, free_port, gunicorn, prepare
 
 from .variants import VARIANTS
 
@@ -80,7 +80,7 @@ def test_one_request_through_two_services_is_one_trace_named_by_its_correlation_
             collector(tmp_path / "processor.py", {"SPANS_FILE": str(spans_file)})
         )
         services: list[Service] = []
-        downstream = ""
+        downstream = {"DOWNSTREAM_URLS": ""}
         for name in ("Trace B", "Trace A"):
             project = render(
                 tmp_path / name.replace(" ", ""),
@@ -91,12 +91,10 @@ def test_one_request_through_two_services_is_one_trace_named_by_its_correlation_
                 "APP_ENV": "production",
                 "SECRET_KEY": secrets.token_urlsafe(48),
                 "WEB_CONCURRENCY": "2",
-                "DOWNSTREAM_URLS": downstream,
+                **downstream,
                 "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
                 "OTEL_SERVICE_NAME": name.lower().replace(" ", "-"),
                 "OTEL_BSP_SCHEDULE_DELAY": "200",
-                # The example calls B's /healthz, which is not traced by default.
-                "OTEL_PYTHON_FLASK_EXCLUDED_URLS": "/never-excluded",
                 "TRUSTED_PROXY_HOPS": "1" if name == "Trace A" else "0",
                 # A faces clients: it trusts no incoming id or trace context; B trusts A.
                 **({"CORRELATION_ID_HEADERS": ""} if name == "Trace A" else {}),
@@ -106,7 +104,11 @@ def test_one_request_through_two_services_is_one_trace_named_by_its_correlation_
             stack.callback(service.stop)
             service.start()
             services.append(service)
-            downstream = f"service-b={service.url}"
+            token = create_token(project, bin_dir, env, "ada@example.com")
+            downstream = {
+                "DOWNSTREAM_URLS": f"service-b={service.url}",
+                "DOWNSTREAM_TOKENS": f"service-b={token}",
+            }
         b, a = services
         nginx = Nginx(a.project, [f"127.0.0.1:{a.port}"], tmp_path / "nginx")
         stack.callback(nginx.stop)

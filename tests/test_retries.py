@@ -19,7 +19,7 @@ import pytest
 
 from support.rendering import render
 from support.servers import database_settings
-from support.services import Client, gunicorn, prepare
+from support.services import Client, create_token, gunicorn, prepare
 
 pytestmark = pytest.mark.slow
 Environment = Callable[[Path], Path]
@@ -28,27 +28,6 @@ CLIENTS = 16
 
 def production_settings() -> dict[str, str]:
     return {"APP_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48)}
-
-
-def create_token(project: Path, bin_dir: Path, env: dict[str, str], email: str) -> str:
-    """`flask create-token`, as an operator runs it: the token is its only line on stdout."""
-    result = subprocess.run(
-        [
-            str(bin_dir / "flask"),
-            "--app",
-            project.name.replace("-", "_"),
-            "create-token",
-            email,
-            "--name",
-            "caller",
-        ],
-        cwd=project,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return result.stdout.strip()
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql", "mysql"])

@@ -145,14 +145,16 @@ def log_records(log_output: io.StringIO) -> Callable[[], list[dict[str, Any]]]:
 
 
 class RecordingHandler(BaseHTTPRequestHandler):
-    """Answers 200 to every GET and remembers the headers it was sent."""
+    """Answers every GET (200, or `status`) and remembers the headers it was sent, with the
+    path under ":path" (a name no header can have)."""
 
     seen: ClassVar[list[dict[str, str]]]
+    status: ClassVar[int] = 200
 
     def do_GET(self) -> None:
-        self.seen.append(dict(self.headers.items()))
+        self.seen.append({**dict(self.headers.items()), ":path": self.path})
         body = b'{"status": "ok"}'
-        self.send_response(200)
+        self.send_response(self.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -162,14 +164,30 @@ class RecordingHandler(BaseHTTPRequestHandler):
         pass
 
 
+Seen = tuple[str, list[dict[str, str]]]
+
+
 @pytest.fixture
-def downstream_server() -> Iterator[tuple[str, list[dict[str, str]]]]:
+def recording_server() -> Iterator[Callable[[int], Seen]]:
+    """Real HTTP servers on loopback standing in for other services: each call starts one
+    answering `status` and returns (URL, requests seen); all stop after the test."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(status: int) -> Seen:
+        seen: list[dict[str, str]] = []
+        handler = type("Handler", (RecordingHandler,), {"seen": seen, "status": status})
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}", seen
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def downstream_server(recording_server: Callable[[int], Seen]) -> Seen:
     """A real HTTP server on loopback standing in for another service: (URL, headers seen)."""
-    seen: list[dict[str, str]] = []
-    handler = type("Handler", (RecordingHandler,), {"seen": seen})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    server.shutdown()
-    server.server_close()
+    return recording_server(200)

@@ -188,10 +188,17 @@ def test_timeouts_are_set_by_default() -> None:
 
 
 def test_downstream_example_endpoint(
-    app_factory: Callable[..., Flask], downstream_server: Server, log_records: Records
+    app_factory: Callable[..., Flask],
+    downstream_server: Server,
+    recording_server: Callable[[int], Server],
+    log_records: Records,
 ) -> None:
     url, seen = downstream_server
-    app = app_factory(DOWNSTREAM_URLS={"billing": url, "archive": "http://127.0.0.1:1"})
+    refusing, refused = recording_server(401)
+    app = app_factory(
+        DOWNSTREAM_URLS={"billing": url, "archive": "http://127.0.0.1:1", "audit": refusing},
+        DOWNSTREAM_TOKENS={"billing": "billing-token"},
+    )
     client, _token = logged_in_client(app)
     response = client.get("/downstream", headers={HEADER: "fan-out"})
     assert response.status_code == 200
@@ -199,9 +206,15 @@ def test_downstream_example_endpoint(
         "services": [
             {"service": "billing", "status": "ok", "http_status": 200},
             {"service": "archive", "status": "unreachable", "http_status": None},
+            {"service": "audit", "status": "refused", "http_status": 401},
         ]
     }
+    # An API endpoint, with the token configured for that service and for no other.
+    assert seen[0][":path"] == refused[0][":path"] == "/auth/me"
+    assert seen[0]["Authorization"] == "Bearer billing-token"
+    assert "Authorization" not in refused[0]
     assert seen[0][HEADER] == "fan-out"
+    assert any(r["message"] == "downstream service refused our token" for r in log_records())
     # Internal addresses and error types reach the log, never the client.
     assert "127.0.0.1" not in response.get_data(as_text=True)
     assert any(r.get("url") == "http://127.0.0.1:1" for r in log_records())

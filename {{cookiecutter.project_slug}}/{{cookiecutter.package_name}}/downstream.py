@@ -1,6 +1,9 @@
 """The example of calling other services: `GET /downstream` asks every service named in
-DOWNSTREAM_URLS for its `/healthz`, each call in a background thread, through the
-context-carrying client. Each of those services logs the call under this request's id.
+DOWNSTREAM_URLS whom it takes this service to be (`GET /auth/me`, with the API token
+DOWNSTREAM_TOKENS gives for it), each call in a background thread, through the
+context-carrying client. An API endpoint rather than a probe, so that the call is what a real
+one is: authenticated, logged by the other service under this request's id and, with tracing
+on both sides, one trace across the two services (probes are left out of traces).
 
 Only logged-in users may ask, and they see each service by its configured name, never its
 address or the error a call raised (those go to the log). All the calls share one deadline
@@ -35,13 +38,15 @@ from .schemas import DownstreamOut
 log = logging.getLogger(__name__)
 bp = APIBlueprint("downstream", __name__)
 _IN_FLIGHT = "downstream_in_flight"
+# What the other service's answer says; anything else is "failed".
+ANSWERS = {200: "ok", 401: "refused", 403: "refused"}
 
 
 def check_service(name: str, base_url: str, deadline: float) -> dict[str, Any]:
     log.info("calling downstream service", extra={"service": name})
     remaining = max(0.1, deadline - time.monotonic())
     try:
-        response = service_client(name).get("/healthz", timeout=remaining)
+        response = service_client(name).get("/auth/me", timeout=remaining)
     except httpx.TimeoutException:
         log.warning("downstream service too slow", extra={"service": name, "url": base_url})
         return {"service": name, "status": "timeout"}
@@ -51,7 +56,9 @@ def check_service(name: str, base_url: str, deadline: float) -> dict[str, Any]:
             extra={"service": name, "url": base_url, "error_type": type(error).__name__},
         )
         return {"service": name, "status": "unreachable"}
-    status = "ok" if response.status_code == 200 else "failed"
+    status = ANSWERS.get(response.status_code, "failed")
+    if status == "refused":
+        log.warning("downstream service refused our token", extra={"service": name})
     return {"service": name, "status": status, "http_status": response.status_code}
 
 

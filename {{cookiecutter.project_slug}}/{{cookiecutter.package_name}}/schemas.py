@@ -104,7 +104,10 @@ class CreatedHeaders(BaseModel):
 
 class ServiceStatus(BaseModel):
     service: str
-    status: str = Field(description="ok, failed, timeout or unreachable")
+    status: str = Field(
+        description="ok; refused (no valid token for it in DOWNSTREAM_TOKENS); failed; "
+        "timeout; unreachable"
+    )
     http_status: int | None = None
 
 

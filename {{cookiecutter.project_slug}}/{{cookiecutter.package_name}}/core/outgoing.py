@@ -34,12 +34,11 @@ from typing import Any
 
 import httpx
 from flask import current_app, has_app_context
-{%- if cookiecutter.tracing == "opentelemetry" %}
-from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-{%- endif %}
 
 {% if cookiecutter.tracing == "none" -%}
 from . import correlation
+{% else -%}
+from . import tracing
 {% endif -%}
 from .context import get_current_context
 
@@ -65,18 +64,13 @@ def add_context_headers(request: httpx.Request) -> None:
 
 def make_client(base_url: str = "", timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.Client:
     """A client for one downstream service (or any URL), carrying the context."""
-{%- if cookiecutter.tracing == "opentelemetry" %}
     client = httpx.Client(
         base_url=base_url, timeout=timeout, event_hooks={"request": [add_context_headers]}
     )
-    # Per client rather than HTTPXClientInstrumentor().instrument(): only the calls this
-    # service makes through these clients are traced, not every httpx user in the process.
-    HTTPXClientInstrumentor.instrument_client(client)
-    return client
+{%- if cookiecutter.tracing == "opentelemetry" %}
+    return tracing.instrument_client(client)
 {%- else %}
-    return httpx.Client(
-        base_url=base_url, timeout=timeout, event_hooks={"request": [add_context_headers]}
-    )
+    return client
 {%- endif %}
 
 

@@ -7,7 +7,7 @@ prune` runs every task; each writes one log line with what it removed and how lo
 so the last run's health is in the logs (alert on `upkeep failed`, or on no `upkeep done`
 for a day). A task that fails does not stop the others; the command then exits 1.
 docs/production.md shows how to run it daily (cron, a systemd timer, a Kubernetes
-CronJob).
+CronJob); with Celery, its beat runs the same tasks on a schedule (core/jobs.py).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from flask import Flask, current_app
 from .context import with_correlation_id
 
 # What the application may import from here (tests/test_architecture.py holds it to it).
-__all__ = ["init_app", "register"]
+__all__ = ["init_app", "register", "run_all"]
 
 Task = Callable[[], int]
 _EXTENSION = "upkeep"
@@ -35,30 +35,34 @@ def register(app: Flask, name: str, task: Task) -> None:
     app.extensions.setdefault(_EXTENSION, {})[name] = task
 
 
-def run_all() -> bool:
-    """Every registered task, each logged; whether all of them succeeded."""
-    succeeded = True
+def run_all() -> dict[str, int | None]:
+    """Run every registered task, each logged: what each removed (None: it failed)."""
+    results: dict[str, int | None] = {}
     for name, task in current_app.extensions.get(_EXTENSION, {}).items():
         started = time.perf_counter()
         try:
-            removed = task()
+            results[name] = task()
         except Exception:
             log.exception("upkeep failed", extra={"task": name})
-            succeeded = False
+            results[name] = None
             continue
         duration_ms = round((time.perf_counter() - started) * 1000, 3)
         log.info(
-            "upkeep done", extra={"task": name, "removed": removed, "duration_ms": duration_ms}
+            "upkeep done",
+            extra={"task": name, "removed": results[name], "duration_ms": duration_ms},
         )
-        click.echo(f"Removed {removed} {name}.")
-    return succeeded
+    return results
 
 
 @click.command("prune")
 @with_correlation_id
 def prune_command() -> None:
     """Remove everything that has expired (run it daily)."""
-    if not run_all():
+    results = run_all()
+    for name, removed in results.items():
+        if removed is not None:
+            click.echo(f"Removed {removed} {name}.")
+    if None in results.values():
         raise click.ClickException("some upkeep failed: see the log lines above")
 
 
