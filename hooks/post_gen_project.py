@@ -1,7 +1,7 @@
 """After a render: cut the template's lock down to this variant, remove the folders an answer
 does not want (a file can drop itself by rendering an empty name; a folder cannot), and print
 the next steps for this variant. Standard library only; tests import `variant_lock`,
-`unwanted_paths` and `next_steps`."""
+`unwanted_paths` and `next_steps`. copier runs it too, on copy (copier.yml)."""
 
 from __future__ import annotations
 
@@ -183,4 +183,6 @@ def main(project: Path, answers: dict[str, object]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path.cwd(), json.loads(r'{{ cookiecutter | tojson }}')))  # fmt: skip
+    # cookiecutter renders the answers into this file; copier (copier.yml's task) passes them.
+    answers = sys.argv[1] if len(sys.argv) > 1 else r'{{ cookiecutter | tojson }}'  # fmt: skip
+    sys.exit(main(Path.cwd(), json.loads(answers)))

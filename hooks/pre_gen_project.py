@@ -1,7 +1,8 @@
 """Reject template answers that would render a broken service.
 
 Only the free-text answers are checked here: cookiecutter itself refuses a choice that is not
-listed in cookiecutter.json, the one place the choices are kept.
+listed in cookiecutter.json, the one place the choices are kept. copier runs the same rules,
+as the validators of copier.yml (hooks/copier_extension.py).
 
 Cookiecutter renders this file with Jinja and runs it before it writes anything else.
 Each rule is a small function returning an error message (or None) so the template's
@@ -161,6 +162,8 @@ VERSION_RE = re.compile(
     r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*((a|b|rc)(0|[1-9][0-9]*))?"
     r"(\.post(0|[1-9][0-9]*))?(\.dev(0|[1-9][0-9]*))?"
 )
+# Built, not written out: cookiecutter renders this file as a template first.
+JINJA_MARKERS = tuple("{" + second for second in ("{", "%", "#"))
 # A deliberately plain address check: what packaging metadata accepts, nothing exotic.
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 
@@ -172,6 +175,9 @@ def _free_text(value: str, max_length: int, *, required: bool) -> str | None:
         return f"must be at most {max_length} characters"
     if value != value.strip():
         return "must not start or end with white space"
+    if any(marker in value for marker in JINJA_MARKERS):
+        # cookiecutter would run it as a template (copier would not): neither is a name.
+        return f"must not contain {', '.join(JINJA_MARKERS)}"
     for char in value:
         if unicodedata.category(char) in {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}:
             return "must be one line of printable text (no control or format characters)"

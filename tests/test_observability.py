@@ -15,6 +15,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import time
 import urllib.parse
@@ -26,9 +27,9 @@ from typing import Any
 
 import pytest
 
-from support.collector import collector
+from support.collector import collector, wait_for_port
 from support.nginx import Nginx
-from support.rendering import render
+from support.rendering import render, run, uv_settings
 from support.services import Client, Service, create_token, free_port, gunicorn, prepare
 
 from .variants import VARIANTS
@@ -54,6 +55,8 @@ def process_spans(resource_spans):
                     "trace_id": bytes(span.trace_id).hex(),
                     "span_id": bytes(span.span_id).hex(),
                     "parent_span_id": bytes(span.parent_span_id).hex(),
+                    "kind": int(span.kind),
+                    "attributes": sorted(kv.key for kv in span.attributes),
                 }) + "\\n")
 """
 
@@ -154,9 +157,14 @@ def test_one_request_through_two_services_is_one_trace_named_by_its_correlation_
     by_id = {span["span_id"]: span for span in spans}
     (root,) = [span for span in spans if span["parent_span_id"] == ""]
     assert (root["service"], root["name"]) == ("trace-a", "GET /downstream")
-    (b_server,) = [span for span in spans if span["service"] == "trace-b"]
+    (b_server,) = [span for span in spans if span["service"] == "trace-b" and span["kind"] == 2]
     a_client = by_id[b_server["parent_span_id"]]
     assert a_client["service"] == "trace-a"
+    # Stable conventions on both sides; B's statements (the token, the user) under its span.
+    assert {"http.request.method", "http.route", "url.path"} <= set(b_server["attributes"])
+    assert {"http.request.method", "url.full"} <= set(a_client["attributes"])
+    b_queries = [span for span in spans if "db.system.name" in span["attributes"]]
+    assert any(span["parent_span_id"] == b_server["span_id"] for span in b_queries)
     # Every span hangs off the root, through parents that were all exported.
     for span in spans:
         hops = 0
@@ -285,3 +293,51 @@ def test_prometheus_counts_every_request_exactly_through_a_worker_crash(
         scraped = get(f"http://127.0.0.1:{metrics_port}/")
         assert "process_cpu_seconds_total{pid=" in scraped
         assert f'pid="{crashed}"' not in scraped
+
+
+def closed(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), 1).close()
+    except OSError:
+        return True
+    return False
+
+
+def test_make_observe_shows_the_spans_and_the_metrics(tmp_path: Path) -> None:
+    """docs/observability.md's steps: `make observe`, a request, its span in
+    .observe/spans.log and its count in Prometheus; Ctrl-C stops everything it started."""
+    prometheus_binary()
+    project = render(tmp_path, {"tracing": "opentelemetry", "metrics": "prometheus"})
+    run(["make", "install"], cwd=project, env=uv_settings())  # the project's own .venv
+    port, prometheus_port, metrics_port = free_port(), free_port(), free_port()
+    ports = [f"PORT={port}", f"PROMETHEUS_PORT={prometheus_port}"]
+    with open(tmp_path / "observe.out", "wb") as output:
+        process = subprocess.Popen(
+            ["make", "observe", *ports, f"METRICS_BIND=127.0.0.1:{metrics_port}"],
+            cwd=project,
+            env={**os.environ, **uv_settings()},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a process group, as a terminal's Ctrl-C reaches it
+        )
+    try:
+        wait_for_port(port, timeout=120)
+        status, headers, _ = Client(f"http://127.0.0.1:{port}").call("GET", "/auth/me")
+        assert status == 401
+        trace_id = "0x" + headers["X-Correlation-ID"]
+        spans = project / ".observe" / "spans.log"
+        deadline = time.monotonic() + 30
+        while not any(
+            span["name"] == "GET /auth/me" and span["context"]["trace_id"] == trace_id
+            for span in map(json.loads, spans.read_text().splitlines())
+        ):
+            assert time.monotonic() < deadline, spans.read_text()
+            time.sleep(0.2)
+        prometheus = f"http://127.0.0.1:{prometheus_port}"
+        wait_for(prometheus, 'sum(http_requests_total{route="/auth/me"})', 1)
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(60)
+    assert all(closed(each) for each in (port, prometheus_port, metrics_port)), (
+        tmp_path / "observe.out"
+    ).read_text()

@@ -64,13 +64,15 @@ def add_context_headers(request: httpx.Request) -> None:
 
 def make_client(base_url: str = "", timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.Client:
     """A client for one downstream service (or any URL), carrying the context."""
+{%- if cookiecutter.tracing == "opentelemetry" %}
     client = httpx.Client(
         base_url=base_url, timeout=timeout, event_hooks={"request": [add_context_headers]}
     )
-{%- if cookiecutter.tracing == "opentelemetry" %}
     return tracing.instrument_client(client)
 {%- else %}
-    return client
+    return httpx.Client(
+        base_url=base_url, timeout=timeout, event_hooks={"request": [add_context_headers]}
+    )
 {%- endif %}
 
 
