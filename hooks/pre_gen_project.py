@@ -116,6 +116,7 @@ DEPENDENCY_MODULES = frozenset(
         "rpds",
         "ruff",
         "schemathesis",
+        "sentry_sdk",
         "six",
         "sortedcontainers",
         "sqlalchemy",

@@ -2,9 +2,9 @@
 
 Every combination of the answers that change the generated code (database x session_store x
 background_jobs, twelve in all) is a variant of its own, and so are the observability
-options (tracing, metrics), alone and together with the servers; the answers that only add or drop
-files (use_docker, ci, license) and the free-text answers are varied one at a time from the
-default.
+options (tracing, metrics, error_reporting), alone and together with the servers; the answers
+that only add or drop files (use_docker, ci, license) and the free-text answers are varied
+one at a time from the default.
 """
 
 from __future__ import annotations
@@ -25,18 +25,20 @@ CODE_VARIANTS: dict[str, dict[str, str]] = {
     for database, store, jobs in product(DATABASES, SESSION_STORES, BACKGROUND_JOBS)
 }
 
-# The observability options add code of their own: each alone on the defaults, and both
+# The observability options add code of their own: each alone on the defaults, and all
 # together with every server they meet (PostgreSQL, Redis sessions, Celery jobs).
 CODE_VARIANTS.update(
     {
         "tracing": {"tracing": "opentelemetry"},
         "metrics": {"metrics": "prometheus"},
+        "sentry": {"error_reporting": "sentry"},
         "postgresql-redis-celery-observability": {
             "database": "postgresql",
             "session_store": "redis",
             "background_jobs": "celery",
             "tracing": "opentelemetry",
             "metrics": "prometheus",
+            "error_reporting": "sentry",
         },
     }
 )

@@ -23,6 +23,9 @@ from .core import (
     csrf,
     db,
     docs,
+{%- if cookiecutter.error_reporting == "sentry" %}
+    error_reporting,
+{%- endif %}
     errors,
     health,
     idempotency,
@@ -88,6 +91,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> APIFlask:
     logs.init_app(app)  # JSON lines stamped with the context; access log
     config.log_start(app)  # one line: the environment, the settings' sources, what is on
     errors.init_app(app)  # JSON errors; 503 when a dependency is down
+{%- if cookiecutter.error_reporting == "sentry" %}
+    error_reporting.init_app(app)  # Sentry, when SENTRY_DSN is set: unexpected errors, tagged
+{%- endif %}
     db.init_app(app)  # engine; get_db() Session on g; teardown_db
     migrate.init_app(app)  # init-db, upgrade-db, downgrade-db (Alembic)
     sessions.init_app(app)  # server-side sessions (Flask-Session)

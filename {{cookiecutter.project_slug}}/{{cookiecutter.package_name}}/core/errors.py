@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import partial
 from typing import Any
 
-from flask import Flask, Response, current_app, g, jsonify
+from flask import Flask, Response, current_app, g, got_request_exception, jsonify
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -102,11 +103,14 @@ def handle_http_error(error: HTTPException) -> ResponseReturnValue:
     return response
 
 
-def handle_unexpected(error: Exception) -> Response:
+def handle_unexpected(app: Flask, error: Exception) -> Response:
     log.error("unhandled error", exc_info=error)
+    # Flask announces an error no handler takes; this handler takes them all, so it
+    # announces them itself, and error reporters (Sentry's among them) hear each once.
+    got_request_exception.send(app, exception=error)
     return error_response(500, "internal_server_error", "The server could not handle the request.")
 
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
-    app.register_error_handler(Exception, handle_unexpected)
+    app.register_error_handler(Exception, partial(handle_unexpected, app))
