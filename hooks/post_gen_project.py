@@ -167,6 +167,16 @@ def next_steps(project: Path, answers: dict[str, object]) -> list[str]:
     steps.append("make run     # the service on http://127.0.0.1:5000, reloading on change")
     if answers.get("background_jobs") == "celery":
         steps.append("make worker  # in another terminal: the Celery worker")
+    shown = [
+        what
+        for what, field, wanted in (
+            ("spans", "tracing", "opentelemetry"),
+            ("metrics", "metrics", "prometheus"),
+        )
+        if answers.get(field) == wanted
+    ]
+    if shown:
+        steps.append(f"make observe # instead of make run: with its {' and '.join(shown)} to see")
     steps.append("make test    # lint, type checks and the test suite")
     return steps
 

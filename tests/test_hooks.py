@@ -232,7 +232,13 @@ def test_next_steps_fit_the_variant(
     assert steps[0] == "cd /tmp/example-service"
     assert any(step.startswith(f"start {servers} ") for step in steps) == (servers is not None)
     assert any("make worker" in step for step in steps) == worker
+    assert not any("make observe" in step for step in steps)
     assert steps[-1].startswith("make test")
+
+
+def test_next_steps_show_the_observability_options() -> None:
+    steps = post_gen.next_steps(Path("/tmp/example-service"), {**GOOD, "metrics": "prometheus"})
+    assert any(step.startswith("make observe") for step in steps)
 
 
 def test_a_render_prints_the_next_steps(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
