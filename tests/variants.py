@@ -2,7 +2,7 @@
 
 Every combination of the answers that change the generated code (database x session_store x
 background_jobs, twelve in all) is a variant of its own, and so are the observability
-options (tracing, metrics, error_reporting), alone and together with the servers; the answers
+options (tracing; metrics with error_reporting), apart and together with the servers; the answers
 that only add or drop files (use_docker, ci, license) and the free-text answers are varied
 one at a time from the default.
 """
@@ -30,8 +30,8 @@ CODE_VARIANTS: dict[str, dict[str, str]] = {
 CODE_VARIANTS.update(
     {
         "tracing": {"tracing": "opentelemetry"},
-        "metrics": {"metrics": "prometheus"},
-        "sentry": {"error_reporting": "sentry"},
+        # Sentry rides with metrics: neither changes what the other renders.
+        "metrics": {"metrics": "prometheus", "error_reporting": "sentry"},
         "postgresql-redis-celery-observability": {
             "database": "postgresql",
             "session_store": "redis",
