@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Response, abort, g, has_request_context, request
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -61,9 +62,8 @@ class HandwrittenIdFilter(logging.Filter):
         return True
 
 
-def handwritten() -> Flask:
-    """The minimal correlation id most services start with: two hooks and a log filter."""
-    app = Flask("handwritten")
+def handwritten_hooks(app: Flask) -> None:
+    """The minimal correlation id most services start with: two hooks (and a log filter)."""
 
     @app.before_request
     def read_id() -> None:
@@ -75,6 +75,10 @@ def handwritten() -> Flask:
         response.headers["X-Correlation-ID"] = g.correlation_id
         return response
 
+
+def handwritten() -> Flask:
+    app = Flask("handwritten")
+    handwritten_hooks(app)
     add_endpoints(app)
     return app
 
@@ -108,10 +112,11 @@ def restore_app_ctx_stack() -> None:
     flask._app_ctx_stack = AppContextStack()  # type: ignore[attr-defined]
 
 
-def minimal_sqlalchemy(database_url: str, model: Any) -> Flask:
-    """Flask's tutorial pattern with SQLAlchemy: a Session on `g`, closed at teardown."""
-    app = Flask("minimal_sqlalchemy")
+def session_on_g(app: Flask, database_url: str) -> Callable[[], Session]:
+    """Flask's tutorial pattern with SQLAlchemy: `get_db()` keeps a Session on `g`, closed at
+    teardown."""
     make_session = sessionmaker(create_engine(database_url))
+    app.config["ENGINE"] = make_session.kw["bind"]
 
     def get_db() -> Session:
         if "db" not in g:
@@ -123,6 +128,15 @@ def minimal_sqlalchemy(database_url: str, model: Any) -> Flask:
         db = g.pop("db", None)
         if db is not None:
             db.close()
+
+    return get_db
+
+
+def minimal_sqlalchemy(database_url: str, models: Any) -> Flask:
+    """The least a service with a database does: a Session on `g`, hand-built JSON."""
+    app = Flask("minimal_sqlalchemy")
+    get_db = session_on_g(app, database_url)
+    model = models.Item
 
     def as_json(item: Any) -> dict[str, Any]:
         return {
@@ -140,6 +154,14 @@ def minimal_sqlalchemy(database_url: str, model: Any) -> Flask:
             return {"error": "not_found"}, 404
         return as_json(item)
 
+    # The baseline of `GET /auth/me`: the same user read, without any login machinery.
+    @app.get("/users/<int:user_id>")
+    def get_user(user_id: int) -> Any:
+        user = get_db().get(models.User, user_id)
+        if user is None:
+            return {"error": "not_found"}, 404
+        return {"user": {"id": user.id, "email": user.email, "created_at": user.created_at}}
+
     # The hand-written check a service without a validation layer starts with.
     @app.post("/items")
     def create_item() -> Any:
@@ -153,5 +175,141 @@ def minimal_sqlalchemy(database_url: str, model: Any) -> Flask:
         db.commit()
         return as_json(item), 201
 
-    app.config["ENGINE"] = make_session.kw["bind"]
     return app
+
+
+def honest_peer(
+    database_url: str, models: Any, schemas: Any, sessions: dict[str, Any], traced: bool
+) -> Flask:
+    """The service's features wired the way each extension's documentation shows, with its
+    defaults: what a team would build without the template.
+
+    flask-login (`LoginManager.init_app`, a user loader), Flask-WTF's `CSRFProtect(app)`,
+    Flask-Session (`Session(app)`, the store the service uses), the hand-written correlation
+    id hooks (flask-log-request-id fails on Flask 3), Flask-Limiter (`Limiter(app)`, a limit on
+    the login route), APIFlask's `input`/`output` with the service's own Pydantic models, the
+    same tables and routes; in the tracing variant, `FlaskInstrumentor().instrument_app(app)`.
+    """
+    from apiflask import APIFlask
+    from flask_limiter import Limiter
+    from flask_limiter.util import get_remote_address
+    from flask_login import LoginManager, current_user, login_required, login_user
+    from flask_session import Session as ServerSessions
+    from flask_wtf.csrf import CSRFProtect
+
+    app = APIFlask("honest_peer", docs_path=None)
+    app.config.update(SECRET_KEY=uuid.uuid4().hex + uuid.uuid4().hex, **sessions)
+    get_db = session_on_g(app, database_url)
+    handwritten_hooks(app)
+    login_manager = LoginManager(app)
+    csrf = CSRFProtect(app)
+    ServerSessions(app)
+    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://")
+    if traced:
+        from opentelemetry.instrumentation.flask import FlaskInstrumentor
+
+        FlaskInstrumentor().instrument_app(app)
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> Any:
+        return get_db().get(models.User, int(user_id))
+
+    add_endpoints(app)
+
+    @app.get("/plain")
+    def plain() -> dict[str, str]:
+        return {"status": "ok"}
+
+    # A JSON login has no form to carry a token from: exempt, as Flask-WTF documents.
+    @app.post("/auth/login")
+    @csrf.exempt
+    @limiter.limit("5/minute")
+    @app.input(schemas.LoginIn, arg_name="body")
+    def login(body: Any) -> Any:
+        from argon2 import PasswordHasher
+        from argon2.exceptions import VerificationError
+
+        user = get_db().query(models.User).filter_by(email=body.email).one_or_none()
+        try:
+            PasswordHasher().verify(user.password_hash if user else "", body.password)
+        except VerificationError:
+            return {"error": "unauthorized"}, 401
+        login_user(user)
+        from flask_wtf.csrf import generate_csrf
+
+        return {"csrf_token": generate_csrf()}
+
+    @app.get("/auth/me")
+    @login_required
+    @app.output(schemas.MeOut)
+    def me() -> Any:
+        return {"user": schemas.UserOut.model_validate(current_user)}
+
+    @app.get("/items/<int:item_id>")
+    @app.output(schemas.ItemOut)
+    def get_item(item_id: int) -> Any:
+        item = get_db().get(models.Item, item_id)
+        if item is None:
+            abort(404)
+        return item
+
+    @app.post("/items")
+    @login_required
+    @app.input(schemas.ItemCreate, arg_name="body")
+    @app.output(schemas.ItemOut, status_code=201)
+    def create_item(body: Any) -> Any:
+        item = models.Item(
+            name=body.name, created_by=current_user.id, correlation_id=g.correlation_id
+        )
+        db = get_db()
+        db.add(item)
+        db.commit()
+        return item
+
+    return app
+
+
+def traced_bare() -> Flask:
+    """Bare Flask with OpenTelemetry's Flask instrumentation as its documentation sets it up:
+    what the instrumentation itself costs a request."""
+    from opentelemetry.instrumentation.flask import FlaskInstrumentor
+
+    app = bare()
+    app.add_url_rule("/plain", "plain", lambda: {"status": "ok"})
+    FlaskInstrumentor().instrument_app(app)
+    return app
+
+
+def peer_sessions(config: Any, folder: str) -> dict[str, Any]:
+    """Flask-Session's settings for the honest peer: the store the service uses (its config),
+    in a folder or under a key prefix of its own, every other setting at its default."""
+    if "REDIS_URL" in config:
+        import redis
+
+        return {
+            "SESSION_TYPE": "redis",
+            "SESSION_REDIS": redis.Redis.from_url(config["REDIS_URL"]),
+            "SESSION_KEY_PREFIX": f"benchmark-peer-{uuid.uuid4().hex[:8]}:",
+        }
+    from cachelib.file import FileSystemCache
+
+    return {"SESSION_TYPE": "cachelib", "SESSION_CACHELIB": FileSystemCache(folder)}
+
+
+def served_peer() -> Flask:
+    """The honest peer for gunicorn (`contenders:served_peer()`), on the database and the
+    session store that the rendered service's own settings name (BENCHMARK_PACKAGE: the
+    service's package)."""
+    import importlib
+    import os
+    import tempfile
+
+    package = os.environ["BENCHMARK_PACKAGE"]
+    service = importlib.import_module(package).create_app()
+    return honest_peer(
+        service.config["DATABASE_URL"],
+        importlib.import_module(f"{package}.models"),
+        importlib.import_module(f"{package}.schemas"),
+        peer_sessions(service.config, tempfile.mkdtemp()),
+        traced="tracing" in service.extensions,
+    )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import io
 import json
 import logging
 import os
@@ -71,17 +72,29 @@ def call(app: Wsgi, environ: dict[str, Any]) -> str:
 def batch(contender: Contender, calls: int) -> float:
     """Microseconds per request over `calls` requests."""
     app, environ = contender.app, contender.environ()
-    start_response = lambda *_args: None  # noqa: E731 - the cheapest possible callable
+    # A request body is a stream, read once: each call gets a fresh one.
+    data = environ["wsgi.input"].read()
+    last_status = [""]
+
+    def start_response(status: str, *_args: Any) -> None:
+        last_status[0] = status
+
     contender.around(True)
     gc.collect()
     started = time.perf_counter()
     for _ in range(calls):
-        body = app(environ.copy(), start_response)
+        request = environ.copy()
+        if data:
+            request["wsgi.input"] = io.BytesIO(data)
+        body = app(request, start_response)
         for _chunk in body:
             pass
-        body.close()
+        if hasattr(body, "close"):  # optional in WSGI: a plain list has none
+            body.close()
     elapsed = time.perf_counter() - started
     contender.around(False)
+    # Every call of a batch is the same request: the last one answered as the first did.
+    assert last_status[0].startswith(("200", "201")), f"{contender.name}: {last_status[0]}"
     return elapsed / calls * 1e6
 
 
@@ -104,6 +117,7 @@ def build_service(package: str) -> Any:
             handler.setStream(DEVNULL)
     view_log = logging.getLogger(f"{package}.benchmark")
     context = importlib.import_module(f"{package}.core.context")
+    models = importlib.import_module(f"{package}.models")
 
     @app.get("/benchmark/logged")
     def logged() -> dict[str, str]:
@@ -114,6 +128,19 @@ def build_service(package: str) -> Any:
     def plain() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get("/benchmark/items/<int:item_id>")
+    def item_as_dict(item_id: int) -> dict[str, Any]:
+        # The same read through get_db(), answered with a hand-built dict: what the service
+        # costs without its API layer (schemas, output validation).
+        item = db.get_db().get(models.Item, item_id)
+        return {
+            "id": item.id,
+            "name": item.name,
+            "created_at": item.created_at.isoformat(),
+            "created_by": item.created_by,
+            "correlation_id": item.correlation_id,
+        }
+
     @app.get("/benchmark/context")
     def read_context() -> dict[str, Any]:
         current = context.current_context
@@ -122,8 +149,26 @@ def build_service(package: str) -> Any:
     return app
 
 
-def seed(app: Any, package: str) -> tuple[str, int, str]:
-    """A user, a logged-in session cookie and one item; returns (cookie, item id, CSRF token)."""
+@dataclass
+class Seeded:
+    """What `seed` made: a user, its logged-in session cookie and CSRF token, one item."""
+
+    email: str
+    user_id: int
+    cookie: str
+    item_id: int
+    csrf_token: str
+
+
+def session_cookie(response: Any, name: str) -> str:
+    for header in response.headers.getlist("Set-Cookie"):
+        if header.startswith(name + "="):
+            return str(header.split(";", 1)[0])
+    raise AssertionError(f"the login set no {name} cookie")
+
+
+def seed(app: Any, package: str) -> Seeded:
+    """A user, a logged-in session cookie and one item."""
     users = importlib.import_module(f"{package}.users")
     models = importlib.import_module(f"{package}.models")
     db = importlib.import_module(f"{package}.core.db")
@@ -134,14 +179,18 @@ def seed(app: Any, package: str) -> tuple[str, int, str]:
         session = db.get_db()
         session.add(item)
         session.commit()
-        item_id = item.id
+        item_id, user_id = item.id, user.id
     response = app.test_client().post("/auth/login", json={"email": email, "password": PASSWORD})
     assert response.status_code == 200, response.get_data(as_text=True)
-    name = app.config["SESSION_COOKIE_NAME"]
-    for header in response.headers.getlist("Set-Cookie"):
-        if header.startswith(name + "="):
-            return header.split(";", 1)[0], item_id, response.json["csrf_token"]
-    raise AssertionError("login set no session cookie")
+    cookie = session_cookie(response, app.config["SESSION_COOKIE_NAME"])
+    return Seeded(email, user_id, cookie, item_id, response.json["csrf_token"])
+
+
+def log_peer_in(peer: Any, email: str) -> tuple[str, str]:
+    """The honest peer's session cookie and CSRF token for the seeded user."""
+    response = peer.test_client().post("/auth/login", json={"email": email, "password": PASSWORD})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return session_cookie(response, peer.config["SESSION_COOKIE_NAME"]), response.json["csrf_token"]
 
 
 def peer_status(app: Wsgi, path: str) -> str:
@@ -154,8 +203,10 @@ def peer_status(app: Wsgi, path: str) -> str:
 def build_contenders(settings: dict[str, Any]) -> tuple[list[Contender], dict[str, str], Any]:
     package = settings["package"]
     service = build_service(package)
-    cookie, item_id, csrf_token = seed(service, package)
+    seeded = seed(service, package)
+    cookie, item_id = seeded.cookie, seeded.item_id
     models = importlib.import_module(f"{package}.models")
+    schemas = importlib.import_module(f"{package}.schemas")
     notes: dict[str, str] = {}
 
     bare = contenders.bare()
@@ -169,7 +220,15 @@ def build_contenders(settings: dict[str, Any]) -> tuple[list[Contender], dict[st
     quiet(contenders.log, contenders.json_handler(DEVNULL, formatter))
     handwritten = contenders.handwritten()
     peer = contenders.flask_log_request_id()
-    minimal = contenders.minimal_sqlalchemy(service.config["DATABASE_URL"], models.Item)
+    minimal = contenders.minimal_sqlalchemy(service.config["DATABASE_URL"], models)
+    honest = contenders.honest_peer(
+        service.config["DATABASE_URL"],
+        models,
+        schemas,
+        contenders.peer_sessions(service.config, settings["build"]),
+        traced="tracing" in service.extensions,
+    )
+    honest_cookie, honest_csrf = log_peer_in(honest, seeded.email)
 
     # One logger per contender family, so a line is formatted by one handler only.
     def logged_with(app_factory: Callable[[], Any], name: str, filt: Any) -> Any:
@@ -207,6 +266,7 @@ def build_contenders(settings: dict[str, Any]) -> tuple[list[Contender], dict[st
         Contender("hand-written hooks: /healthz", handwritten, "/healthz", "bare Flask: /healthz"),
         Contender("flask-log-request-id: /healthz", peer, "/healthz", "bare Flask: /healthz"),
         Contender("service: /healthz", service, "/healthz", "bare Flask: /healthz"),
+        Contender("honest peer: /healthz", honest, "/healthz", "bare Flask: /healthz"),
         Contender("APIFlask: /healthz", bare_apiflask, "/healthz", "bare Flask: /healthz"),
         Contender("bare Flask: 1 log line", bare_logged, "/logged"),
         Contender(
@@ -216,17 +276,21 @@ def build_contenders(settings: dict[str, Any]) -> tuple[list[Contender], dict[st
             "bare Flask: 1 log line",
         ),
         Contender(
+            "flask-log-request-id: 1 log line", peer_logged, "/logged", "bare Flask: 1 log line"
+        ),
+        Contender(
             "service: 1 log line",
             service,
             "/benchmark/logged",
             "bare Flask: 1 log line",
             around=without_access_log,
         ),
-        # In production gunicorn writes the access line: this is a route that opens the
-        # (empty) session, as every route but the probes does.
+        # In production gunicorn writes the access line: a route that answers a constant, as
+        # the service's every route but the probes is answered.
         Contender(
             "service: a non-probe route", service, "/benchmark/plain", "bare Flask: /healthz"
         ),
+        Contender("honest peer: a plain route", honest, "/plain", "bare Flask: /healthz"),
         Contender(
             "service: current_context + user, logged in",
             service,
@@ -234,11 +298,37 @@ def build_contenders(settings: dict[str, Any]) -> tuple[list[Contender], dict[st
             "service: GET /auth/me, logged in",
             cookie=cookie,
         ),
-        Contender("service: GET /auth/me, logged in", service, "/auth/me", cookie=cookie),
+        Contender("minimal SQLAlchemy app: user by id", minimal, f"/users/{seeded.user_id}"),
+        Contender(
+            "service: GET /auth/me, logged in",
+            service,
+            "/auth/me",
+            "minimal SQLAlchemy app: user by id",
+            cookie=cookie,
+        ),
+        Contender(
+            "honest peer: GET /auth/me, logged in",
+            honest,
+            "/auth/me",
+            "minimal SQLAlchemy app: user by id",
+            cookie=honest_cookie,
+        ),
         Contender("minimal SQLAlchemy app: item by id", minimal, f"/items/{item_id}"),
         Contender(
             "service: GET /items/<id>",
             service,
+            f"/items/{item_id}",
+            "minimal SQLAlchemy app: item by id",
+        ),
+        Contender(
+            "service: item read, hand-built dict",
+            service,
+            f"/benchmark/items/{item_id}",
+            "minimal SQLAlchemy app: item by id",
+        ),
+        Contender(
+            "honest peer: GET /items/<id>",
+            honest,
             f"/items/{item_id}",
             "minimal SQLAlchemy app: item by id",
         ),
@@ -256,15 +346,29 @@ def build_contenders(settings: dict[str, Any]) -> tuple[list[Contender], dict[st
             "minimal SQLAlchemy app: create item",
             cookie=cookie,
             method="POST",
-            headers={"X-CSRF-Token": csrf_token},
+            headers={"X-CSRF-Token": seeded.csrf_token},
+            json={"name": "benchmark"},
+        ),
+        Contender(
+            "honest peer: POST /items, logged in",
+            honest,
+            "/items",
+            "minimal SQLAlchemy app: create item",
+            cookie=honest_cookie,
+            method="POST",
+            headers={"X-CSRFToken": honest_csrf},
             json={"name": "benchmark"},
         ),
     ]
-    rows.append(
-        Contender(
-            "flask-log-request-id: 1 log line", peer_logged, "/logged", "bare Flask: 1 log line"
+    if "tracing" in service.extensions:
+        rows.append(
+            Contender(
+                "Flask instrumentation alone: a plain route",
+                contenders.traced_bare(),
+                "/plain",
+                "bare Flask: /healthz",
+            )
         )
-    )
     for row in rows:
         got = call(row.app, row.environ())
         assert got.startswith(("200", "201")), f"{row.name}: {got}"

@@ -39,6 +39,14 @@ def in_process_table(
             ok = row["ratio"] <= budgets["item_ratio"]
             budget = f"≤ x{budgets['item_ratio']:.2f}: {_verdict(ok)}"
             verdicts.append(ok)
+        if row["name"] == "service: item read, hand-built dict" and budgeted:
+            layer = api_layer_us(data["timings"])
+            ok = layer <= budgets["api_layer_us"]
+            budget = (
+                f"the API layer, {layer:+.1f} µs, ≤ +{budgets['api_layer_us']:.0f} µs: "
+                f"{_verdict(ok)}"
+            )
+            verdicts.append(ok)
         lines.append(
             f"| {row['name']} | {row['median_us']:.1f} | {row['min_us']:.1f} "
             f"| {row['max_us']:.1f} | {over} | {budget} |"
@@ -98,6 +106,59 @@ def _row(timings: list[dict[str, Any]], name: str) -> dict[str, Any]:
     return next(row for row in timings if row["name"] == name)
 
 
+def _over(timings: list[dict[str, Any]], name: str) -> float:
+    return float(_row(timings, name)["over_baseline_us"])
+
+
+# The service against the honest peer (benchmarks/contenders.py): (label, the service's row,
+# the peer's row), each over the same baseline, bare Flask or the minimal SQLAlchemy app.
+PEER_PAIRS = (
+    ("/healthz", "service: /healthz", "honest peer: /healthz"),
+    ("an ordinary route", "service: a non-probe route", "honest peer: a plain route"),
+    (
+        "GET /auth/me, logged in",
+        "service: GET /auth/me, logged in",
+        "honest peer: GET /auth/me, logged in",
+    ),
+    ("item read", "service: GET /items/<id>", "honest peer: GET /items/<id>"),
+    (
+        "item create, logged in",
+        "service: POST /items, logged in",
+        "honest peer: POST /items, logged in",
+    ),
+)
+
+
+def api_layer_us(timings: list[dict[str, Any]]) -> float:
+    """What the API layer (schemas, output validation) adds to an item read: the read over a
+    hand-built dict, both paired with the same baseline."""
+    return _over(timings, "service: GET /items/<id>") - _over(
+        timings, "service: item read, hand-built dict"
+    )
+
+
+def peer_table(
+    timings: list[dict[str, Any]], budgets: dict[str, float]
+) -> tuple[list[str], list[bool]]:
+    """The service's overhead against the honest peer's, endpoint by endpoint."""
+    limit = budgets["overhead_vs_peer"]
+    lines = [
+        "| Endpoint | service over its baseline | honest peer over the same | service / peer "
+        f"| budget ≤ {limit:.2f} |",
+        "| --- | ---: | ---: | ---: | --- |",
+    ]
+    verdicts = []
+    for label, mine, theirs in PEER_PAIRS:
+        service, peer = _over(timings, mine), _over(timings, theirs)
+        ratio = service / peer if peer > 0 else float("inf")
+        ok = ratio <= limit
+        verdicts.append(ok)
+        lines.append(
+            f"| {label} | {service:+.1f} µs | {peer:+.1f} µs | {ratio:.2f} | {_verdict(ok)} |"
+        )
+    return lines, verdicts
+
+
 def summary_table(variants: dict[str, Any], budgets: dict[str, float]) -> list[str]:
     """The budgets, one column per variant: the table to read first."""
     measured = {name: v for name, v in variants.items() if "skipped" not in v}
@@ -105,13 +166,16 @@ def summary_table(variants: dict[str, Any], budgets: dict[str, float]) -> list[s
         "| Budget | " + " | ".join(measured) + " |",
         "| --- |" + " --- |" * len(measured),
     ]
+    limit = budgets["overhead_vs_peer"]
     rows: dict[str, list[str]] = {
         f"/healthz over bare Flask, ≤ +{budgets['healthz_over_bare_us']:.0f} µs": [],
         "(hand-written hooks, for comparison)": [],
         "(flask-log-request-id, for comparison)": [],
+        "an ordinary route over bare Flask": [],
         f"item read over the minimal SQLAlchemy app, ≤ x{budgets['item_ratio']:.2f}": [],
+        f"item read: API layer over a hand-built dict, ≤ +{budgets['api_layer_us']:.0f} µs": [],
         "(item create over the minimal SQLAlchemy app, for the record)": [],
-        "(APIFlask alone on /healthz, for the record)": [],
+        f"overhead / the honest peer's, worst endpoint, ≤ {limit:.2f}": [],
         "I/O per request within budget": [],
         f"worker memory growth, ≤ {budgets['memory_growth_kib']:.0f} KiB": [],
     }
@@ -122,14 +186,19 @@ def summary_table(variants: dict[str, Any], budgets: dict[str, float]) -> list[s
             "service: /healthz",
             "hand-written hooks: /healthz",
             "flask-log-request-id: /healthz",
+            "service: a non-probe route",
         ):
-            over = _row(timings, name)["over_baseline_us"]
-            next(cells).append(f"{over:+.1f} µs")
-        for name in ("service: GET /items/<id>", "service: POST /items, logged in"):
-            row = _row(timings, name)
-            next(cells).append(f"x{row['ratio']:.3f} ({row['over_baseline_us']:+.0f} µs)")
-        over = _row(timings, "APIFlask: /healthz")["over_baseline_us"]
-        next(cells).append(f"{over:+.1f} µs")
+            next(cells).append(f"{_over(timings, name):+.1f} µs")
+        row = _row(timings, "service: GET /items/<id>")
+        next(cells).append(f"x{row['ratio']:.3f} ({row['over_baseline_us']:+.0f} µs)")
+        next(cells).append(f"{api_layer_us(timings):+.1f} µs")
+        row = _row(timings, "service: POST /items, logged in")
+        next(cells).append(f"x{row['ratio']:.3f} ({row['over_baseline_us']:+.0f} µs)")
+        worst = max(
+            (_over(timings, mine) / max(_over(timings, theirs), 1e-9), label)
+            for label, mine, theirs in PEER_PAIRS
+        )
+        next(cells).append(f"{worst[0]:.2f} ({worst[1]})")
         _, io_ok = io_table(variant["in_process"])
         next(cells).append("yes" if all(io_ok) else "**no**")
         memory = variant["memory"]
@@ -150,33 +219,62 @@ OPTION_ROWS = (
     ("item create, logged in", "service: POST /items, logged in"),
 )
 OPTION_HTTP = "sync: service: GET /items/<id>"
+# The tracing variant's own measure of what OpenTelemetry's Flask instrumentation costs.
+INSTRUMENTATION = "Flask instrumentation alone: a plain route"
 
 
-def options_table(variants: dict[str, Any], options: dict[str, str]) -> list[str]:
-    """What each option adds per request: its variant's figures minus its base variant's."""
+def options_table(
+    variants: dict[str, Any], options: dict[str, str], budgets: dict[str, float]
+) -> tuple[list[str], list[bool]]:
+    """What each option adds per request: its variant's figures minus its base variant's,
+    with the option's budgets: tracing's untraced probe and traced request (against the
+    Flask instrumentation alone, measured in the tracing variant's run), metrics on every
+    row."""
     lines = [
         "| Option (µs per request added) | "
         + " | ".join(label for label, _ in OPTION_ROWS)
-        + " | item reads/s over HTTP (sync), off → on |",
-        "| --- |" + " ---: |" * (len(OPTION_ROWS) + 1),
+        + " | item reads/s over HTTP (sync), off → on | budget |",
+        "| --- |" + " ---: |" * (len(OPTION_ROWS) + 1) + " --- |",
     ]
+    verdicts: list[bool] = []
     for name, base_name in options.items():
         variant, base = variants.get(name, {}), variants.get(base_name, {})
         if "in_process" not in variant or "in_process" not in base:
-            lines.append(f"| {name} | " + " | ".join("" for _ in OPTION_ROWS) + " | |")
+            lines.append(f"| {name} | " + " | ".join("" for _ in OPTION_ROWS) + " | | |")
             continue
         mine, theirs = variant["in_process"]["timings"], base["in_process"]["timings"]
-        cells = []
-        for _, row in OPTION_ROWS:
-            added = _row(mine, row)["over_baseline_us"] - _row(theirs, row)["over_baseline_us"]
-            cells.append(f"{added:+.1f}")
+        added = {row: _over(mine, row) - _over(theirs, row) for _, row in OPTION_ROWS}
+        cells = [f"{added[row]:+.1f}" for _, row in OPTION_ROWS]
         http = ""
         if OPTION_HTTP in variant["http"] and OPTION_HTTP in base["http"]:
             off = base["http"][OPTION_HTTP]["requests_per_second"]
             on = variant["http"][OPTION_HTTP]["requests_per_second"]
             http = f"{off:.0f} → {on:.0f}"
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {http} |")
-    return lines
+        notes = []
+        if any(r["name"] == INSTRUMENTATION for r in mine):
+            probe = added["service: /healthz"]
+            ok = probe <= budgets["untraced_probe_us"]
+            verdicts.append(ok)
+            notes.append(
+                f"untraced probe {probe:+.1f} µs ≤ +{budgets['untraced_probe_us']:.0f}: "
+                + _verdict(ok)
+            )
+            alone = _over(mine, INSTRUMENTATION)
+            traced = added["service: a non-probe route"]
+            limit = alone * budgets["traced_over_instrumentation"]
+            ok = traced <= limit
+            verdicts.append(ok)
+            notes.append(
+                f"traced route {traced:+.1f} µs ≤ the instrumentation alone ({alone:+.1f}) "
+                f"x{budgets['traced_over_instrumentation']:.2f} = {limit:+.1f}: {_verdict(ok)}"
+            )
+        elif "metrics" in name:
+            worst = max(added.values())
+            ok = worst <= budgets["metrics_us"]
+            verdicts.append(ok)
+            notes.append(f"every row ≤ +{budgets['metrics_us']:.0f} µs: {_verdict(ok)}")
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {http} | {'; '.join(notes)} |")
+    return lines, verdicts
 
 
 def report(results: dict[str, Any], budgets: dict[str, float]) -> tuple[str, list[bool]]:
@@ -193,14 +291,11 @@ def report(results: dict[str, Any], budgets: dict[str, float]) -> tuple[str, lis
     options = results.get("options", {})
     budgeted = {n: v for n, v in results["variants"].items() if n not in options}
     out += ["", *summary_table(budgeted, budgets)]
-    if options:
-        out += [
-            "",
-            "What each observability option costs:",
-            "",
-            *options_table(results["variants"], options),
-        ]
     verdicts: list[bool] = []
+    if options:
+        lines, ok = options_table(results["variants"], options, budgets)
+        out += ["", "What each observability option costs:", "", *lines]
+        verdicts += ok
     for name, variant in results["variants"].items():
         out += ["", f"## {name}", ""]
         if "skipped" in variant:
@@ -211,6 +306,10 @@ def report(results: dict[str, Any], budgets: dict[str, float]) -> tuple[str, lis
         lines, ok = in_process_table(variant["in_process"], budgets, name not in options)
         out += ["### In-process cost per request", "", *lines, ""]
         verdicts += ok
+        if name not in options:
+            lines, ok = peer_table(variant["in_process"]["timings"], budgets)
+            out += ["### Against the honest peer (in-process)", "", *lines, ""]
+            verdicts += ok
         lines, ok = io_table(variant["in_process"])
         out += ["### I/O per request (counted)", "", *lines, ""]
         verdicts += ok

@@ -58,8 +58,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> APIFlask:
       in its teardown function, so every other hook runs (and logs) inside the span.
 {%- endif %}
     - WSGI middleware wraps what was there before, so the last one wrapped sees a request
-      first and its response last. `security` wraps ProxyFix last, so that anything reading
-      the client's address or scheme, middleware included, sees the corrected values.
+      first and its response last. `health` answers `/healthz` in the WSGI layer: it wraps
+      first{% if cookiecutter.tracing == "opentelemetry" %} (after the tracing instrumentation, so probes stay out of its path){% endif %},
+      so that probes still get their correlation id and security headers. `security` wraps
+      ProxyFix last, so that anything reading the client's address or scheme, middleware
+      included, sees the corrected values.
     - `before_request` hooks run in the order they are registered: `sessions` stops a
       request whose session could not be opened (503), then `csrf` refuses a forged one,
       before `auth` or any view does any work for them. `after_request` hooks and teardown
@@ -86,6 +89,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> APIFlask:
 {%- endif %}
 
     # Infrastructure (core/).
+    health.init_app(app)  # /healthz (answered before Flask) and /readyz
     context.init_app(app, ServiceContext)  # current_context; correlation ids (WSGI middleware)
     security.init_app(app)  # security headers, trusted proxies (WSGI middleware)
     logs.init_app(app)  # JSON lines stamped with the context; access log
@@ -108,7 +112,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> APIFlask:
 {%- if cookiecutter.background_jobs == "celery" %}
     jobs.init_app(app)  # Celery jobs that carry the context
 {%- endif %}
-    health.init_app(app)  # /healthz and /readyz
     upkeep.init_app(app)  # flask prune: what expired (idempotency keys, tokens, sessions)
 {%- if cookiecutter.metrics == "prometheus" %}
     metrics.init_app(app)  # Prometheus: requests, latency, dependency errors (after db)

@@ -98,9 +98,16 @@ class Context:
 
     @property
     def user_id(self) -> str | None:
-        """The logged-in user's id; in a request, reading it loads the user (once)."""
+        """The logged-in user's id; in a request, reading it loads the user (once).
+
+        A request whose session holds no user and that sends no `Authorization` header
+        cannot be signed in (the service issues no remember cookie): flask-login is not
+        asked, which would build an anonymous user for it on every read.
+        """
         if not has_request_context():
             return self._user_id
+        if not (self._user_known or may_be_signed_in(request.environ)):
+            return None
         user = current_user
         return cast(str, user.get_id()) if user.is_authenticated else None
 
@@ -175,6 +182,12 @@ class Context:
     @property
     def remote_addr(self) -> str | None:
         return request.remote_addr if has_request_context() else None
+
+
+def may_be_signed_in(environ: Mapping[str, Any]) -> bool:
+    """Whether a request could be signed in: its session holds a user, or it presents
+    credentials (an API token)."""
+    return environ.get(ENVIRON_USER) is not None or "HTTP_AUTHORIZATION" in environ
 
 
 def session_user_id() -> str | None:
