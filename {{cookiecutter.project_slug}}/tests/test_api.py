@@ -83,3 +83,6 @@ def test_signed_in_only_fields_follow_the_caller(app: Flask) -> None:
         "created_by",
         "correlation_id",
     }
+    assert hidden["created_by"] is None and hidden["correlation_id"] is None
+    # Keys in the order the model declares them, as the document lists them.
+    assert list(hidden) == ["id", "name", "created_at", "created_by", "correlation_id"]

@@ -6,11 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, request
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from {{ cookiecutter.package_name }}.auth import load_user
+from {{ cookiecutter.package_name }}.core.credentials import add_check
 from {{ cookiecutter.package_name }}.core.db import get_db
 from {{ cookiecutter.package_name }}.core.passwords import hashing_slots
 from {{ cookiecutter.package_name }}.models import User
@@ -206,3 +207,18 @@ def test_old_hashes_are_upgraded_at_login(app: Flask, client: FlaskClient) -> No
     with app.app_context():
         stored = get_db().scalar(select(User).where(User.email == "weak@example.com"))
         assert stored is not None and stored.password_hash != weak
+
+
+def test_credential_checks_run_only_for_requests_that_present_some(
+    app_factory: Callable[..., Flask],
+) -> None:
+    app = app_factory()
+    seen: list[str] = []
+    add_check(app, lambda: seen.append(request.headers.get("X-Probe", "")))
+    client = app.test_client()
+    assert client.get("/items", headers={"X-Probe": "nothing"}).status_code == 200
+    basic = {"X-Probe": "basic", "Authorization": "Basic eA=="}
+    assert client.get("/items", headers=basic).status_code == 200
+    client.set_cookie("other", "1")
+    assert client.get("/items", headers={"X-Probe": "cookie"}).status_code == 200
+    assert seen == ["basic", "cookie"]

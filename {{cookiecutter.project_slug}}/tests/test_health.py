@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from {{ cookiecutter.package_name }}.core.db import get_database
 
-from .helpers import count_checkouts
+from .helpers import HEADER, count_checkouts
 
 
 def test_healthz_touches_nothing(app: Flask, client: FlaskClient) -> None:
@@ -18,6 +18,25 @@ def test_healthz_touches_nothing(app: Flask, client: FlaskClient) -> None:
     assert response.status_code == 200
     assert response.json == {"status": "ok"}
     assert checkouts[0] == 0
+
+
+def test_healthz_is_answered_before_flask(app_factory: Callable[..., Flask]) -> None:
+    """No hook, no session, no view: only the correlation id and the security headers."""
+    app = app_factory()
+    seen: list[str] = []
+    app.before_request(lambda: seen.append("hook"))
+    client = app.test_client()
+    response = client.get("/healthz", headers={HEADER: "probe-1", "Cookie": "a=b"})
+    assert (response.status_code, response.json) == (200, {"status": "ok"})
+    assert response.headers[HEADER] == "probe-1"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Content-Length"] == str(len(response.data))
+    head = client.head("/healthz")
+    assert (head.status_code, head.data) == (200, b"")
+    assert seen == []
+    # Any other method is Flask's business: the route's 405, through every hook.
+    assert client.post("/healthz").status_code == 405
+    assert seen == ["hook"]
 
 
 def test_readyz_when_everything_answers(client: FlaskClient) -> None:

@@ -63,10 +63,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> APIFlask:
       so that probes still get their correlation id and security headers. `security` wraps
       ProxyFix last, so that anything reading the client's address or scheme, middleware
       included, sees the corrected values.
-    - `before_request` hooks run in the order they are registered: `sessions` stops a
-      request whose session could not be opened (503), then `csrf` refuses a forged one,
-      before `auth` or any view does any work for them. `after_request` hooks and teardown
-      functions run in the reverse order; none of this service's depends on another.
+    - The checks of what a request presents (`core/credentials.py`, one `before_request`
+      hook) run in the order they are added: `sessions` stops a request whose session could
+      not be opened (503), then `csrf` refuses a forged one, before `auth` (a remember
+      cookie), `api_tokens` (a dead token) or any view does any work for them.
+      `after_request` hooks and teardown functions run in the reverse order of their
+      registration; none of this service's depends on another.
 
     Error handlers, blueprints and commands are looked up by Flask when needed, so they may
     be wired in any order.

@@ -27,6 +27,7 @@ from .context import current_context
 from .core import upkeep
 from .core.api import SESSION_WRITE, SIGNED_IN, json_body
 from .core.context import with_correlation_id
+from .core.credentials import add_check
 from .core.db import MAX_ID, get_db
 from .core.tokens import (
     lifetime,
@@ -225,7 +226,7 @@ def init_app(app: Flask) -> None:
     upkeep.register(app, "expired API tokens", prune_expired_tokens)
     login_manager.request_loader(load_user_from_token)
     # After auth's check of the remember cookie, which flask-login would read first.
-    app.before_request(refuse_dead_tokens)
+    add_check(app, refuse_dead_tokens)
     app.register_blueprint(bp)
     for command in (create_token_command, list_tokens_command, revoke_token_command):
         app.cli.add_command(command)

@@ -22,6 +22,7 @@ from .context import current_context
 from .core import csrf
 from .core.api import SIGNED_IN, json_body
 from .core.context import SESSION_USER_KEY
+from .core.credentials import add_check
 from .core.db import MAX_ID, get_db
 from .core.ratelimit import login_guard
 from .core.tokens import refuse_token_requests
@@ -140,5 +141,5 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = None
     user_logged_in.connect(identify_logged_in, app)
     user_logged_out.connect(identify_logged_out, app)
-    app.before_request(refuse_remember_cookie)
+    add_check(app, refuse_remember_cookie)
     app.register_blueprint(bp)

@@ -283,6 +283,15 @@ def get_current_context() -> Context:
     return context
 
 
+def current_user_id() -> str | None:
+    """`current_context.user_id`, without building the context of a request that cannot be
+    signed in (and has not built it yet): what a response that differs for anonymous callers
+    asks on every read."""
+    if has_request_context() and _G_KEY not in g and not may_be_signed_in(request.environ):
+        return None
+    return get_current_context().user_id
+
+
 def init_app(app: Flask, context_class: type[Context] = Context) -> None:
     """Reads CORRELATION_ID_HEADERS."""
     FlaskContext(app, context_class)

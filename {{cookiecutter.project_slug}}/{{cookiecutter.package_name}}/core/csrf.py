@@ -21,6 +21,7 @@ from flask import Flask, Response, current_app, request
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 
 from .context import session_user_id
+from .credentials import add_check
 from .errors import error_response
 from .ratelimit import count_write
 from .tokens import is_token_request
@@ -71,5 +72,5 @@ def init_app(app: Flask) -> None:
     # The token is the defence; API clients over HTTPS often send no Referer.
     app.config.setdefault("WTF_CSRF_SSL_STRICT", False)
     csrf.init_app(app)
-    app.before_request(protect_session_requests)
+    add_check(app, protect_session_requests)
     app.register_error_handler(CSRFError, handle_csrf_error)

@@ -18,6 +18,7 @@ from . import session_store as store
 from . import upkeep
 from .config import PROBE_PATHS
 from .context import ENVIRON_AUTH, ENVIRON_USER, SESSION_USER_KEY
+from .credentials import add_check
 from .errors import register_unavailable
 from .tokens import is_token_request
 
@@ -126,7 +127,7 @@ def init_app(app: Flask) -> None:
     app.session_interface = ServiceSessionInterface(
         app, client=client, serialization_format="json", **store.interface_options(app)
     )
-    app.before_request(refuse_without_session)
+    add_check(app, refuse_without_session)
     register_unavailable(app, store.STORE_ERRORS, "session store", store.SETTING)
     try:
         store.ping(client)
