@@ -78,9 +78,22 @@ def answers(port: int) -> bool:
 
 
 def settings_for(args: argparse.Namespace) -> dict[str, Any]:
+    # A quick run checks that every part works: the sync worker only, the shortest runs.
     if args.quick:
-        return {"calls": 200, "rounds": 3, "seconds": 2, "memory_requests": 500}
-    return {"calls": 2000, "rounds": 15, "seconds": 10, "memory_requests": 10_000}
+        return {
+            "calls": 100,
+            "rounds": 2,
+            "seconds": 1,
+            "memory_requests": 200,
+            "workers": ["sync"],
+        }
+    return {
+        "calls": 2000,
+        "rounds": 15,
+        "seconds": 10,
+        "memory_requests": 10_000,
+        "workers": ["sync", "gthread"],
+    }
 
 
 def base_env(stack: ExitStack, python: Path, database: str, instance: Path) -> dict[str, str]:
@@ -158,8 +171,10 @@ def over_http(
         return {"skipped": "wrk is not installed (scripts/benchmark installs it with apt-get)"}
     bin_dir = venv / "bin"
     results: dict[str, Any] = {}
-    for worker, threads, connections in (("sync", "1", 1), ("gthread", "4", 4)):
-        worker_env = {**env, "WEB_THREADS": threads}
+    threads = {"sync": 1, "gthread": 4}
+    for worker in settings["workers"]:
+        connections = threads[worker]
+        worker_env = {**env, "WEB_THREADS": str(threads[worker])}
         bare = Service(
             project,
             [

@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,6 +30,16 @@ IN_PROCESS_ROWS = {
     "minimal SQLAlchemy app: item by id",
     "service: GET /items/<id>",
     "service: current_context + user, logged in",
+    "service: a non-probe route",
+    "service: item read, hand-built dict",
+    "service: POST /items, logged in",
+    "minimal SQLAlchemy app: user by id",
+    "minimal SQLAlchemy app: create item",
+    "honest peer: /healthz",
+    "honest peer: a plain route",
+    "honest peer: GET /auth/me, logged in",
+    "honest peer: GET /items/<id>",
+    "honest peer: POST /items, logged in",
 }
 IO = {
     "/healthz": {"database_checkouts": 0, "session_reads": 0, "session_writes": 0},
@@ -74,14 +85,19 @@ def test_every_part_is_measured(
     measured = results["variants"][variant]
     in_process = measured["in_process"]
     assert isinstance(in_process, dict)
-    assert {row["name"] for row in in_process["timings"]} >= IN_PROCESS_ROWS
+    rows = {row["name"] for row in in_process["timings"]}
+    assert rows >= IN_PROCESS_ROWS
+    # The tracing variant also measures OpenTelemetry's Flask instrumentation alone.
+    assert ("Flask instrumentation alone: a plain route" in rows) == ("tracing" in variant)
     assert in_process["io"] == IO
     http = measured["http"]
     assert isinstance(http, dict)
-    for worker in ("sync", "gthread"):
+    # A quick run drives the sync worker only (a full one, gthread too).
+    for server in ("service", "honest peer"):
         for endpoint in ("GET /healthz", "GET /items/<id>", "GET /auth/me, logged in"):
-            run_ = http[f"{worker}: service: {endpoint}"]
-            assert run_["requests_per_second"] > 0 and run_["errors"] == 0, (worker, endpoint)
+            run_ = http[f"sync: {server}: {endpoint}"]
+            assert run_["requests_per_second"] > 0 and run_["errors"] == 0, (server, endpoint)
+    assert http["sync: bare Flask: GET /healthz"]["requests_per_second"] > 0
     memory = measured["memory"]
     assert isinstance(memory, dict) and memory["rss_after_kib"] > 0
 
@@ -104,3 +120,27 @@ def test_the_command_is_the_documented_one() -> None:
     assert "python -m benchmarks" in script
     assert "scripts/benchmark" in (ROOT / "docs" / "PERFORMANCE.md").read_text()
     assert Path(ROOT / "scripts" / "benchmark").stat().st_mode & 0o111
+
+
+def test_every_budget_gets_a_verdict(results: dict[str, Any]) -> None:
+    """From the quick run's own figures: each budget of benchmarks/__main__.py is judged,
+    and a missed one is marked (its figures mean nothing here)."""
+    from benchmarks.__main__ import BUDGETS
+    from benchmarks.report import report
+
+    text, verdicts = report(results, BUDGETS)
+    for fragment in (
+        f"≤ +{BUDGETS['healthz_over_bare_us']:.0f} µs",
+        f"≤ x{BUDGETS['item_ratio']:.2f}",
+        f"≤ +{BUDGETS['api_layer_us']:.0f} µs",
+        f"budget ≤ {BUDGETS['overhead_vs_peer']:.2f}",
+        "untraced probe",
+        f"x{BUDGETS['traced_over_instrumentation']:.2f}",
+        f"every row ≤ +{BUDGETS['metrics_us']:.0f} µs",
+        f"≤ {BUDGETS['memory_growth_kib']:.0f} KiB",
+    ):
+        assert fragment in text, fragment
+    # Per budgeted variant: /healthz, item ratio, API layer, five peer endpoints, five I/O
+    # rows, memory; per option variant: five I/O rows and memory; tracing 2, metrics 1.
+    assert len(verdicts) == 2 * (3 + 5 + 5 + 1) + 2 * (5 + 1) + 3
+    assert text.count("**MISSES**") == verdicts.count(False)
