@@ -12,19 +12,23 @@ small (see docs/PERFORMANCE.md).
 
 from __future__ import annotations
 
+import cProfile
 import gc
 import importlib
 import io
 import json
 import logging
 import os
+import pstats
 import random
 import statistics
 import sys
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import contenders
@@ -32,6 +36,8 @@ from werkzeug.test import EnvironBuilder
 
 Wsgi = Callable[..., Any]
 PASSWORD = "benchmark-password-0123"
+# The requests whose time is broken down by owner (a profile, after the timed rounds).
+BREAKDOWN = ("minimal SQLAlchemy app: item by id", "service: GET /items/<id>")
 DEVNULL = open(os.devnull, "w")  # noqa: SIM115 - every contender logs here until exit
 
 
@@ -406,6 +412,46 @@ def io_counts(service: Any, package: str, cookie: str, item_id: int) -> dict[str
     return counts
 
 
+def package_of(filename: str, name: str, package: str) -> str:
+    """Who a profiled function belongs to: a distribution, the service's core/ or its
+    application modules, the standard library, or the interpreter's built-ins."""
+    if filename == "~":  # a built-in: its name says whose type it belongs to
+        for owner in ("sqlite3", "psycopg", "pydantic_core", "_contextvars"):
+            if owner in name:
+                return owner
+        return "built-ins"
+    parts = Path(filename).parts
+    if "site-packages" in parts:
+        return parts[parts.index("site-packages") + 1].removesuffix(".py")
+    if package in parts:
+        return f"{package}.core" if "core" in parts else f"{package} (application)"
+    if "python3" in filename:
+        return "standard library"
+    return {"contenders.py": "the minimal app's views", "inprocess.py": "the benchmark's loop"}.get(
+        Path(filename).name, Path(filename).name
+    )
+
+
+def breakdown(row: Contender, calls: int, package: str) -> dict[str, float]:
+    """Where a request's time goes: cProfile's own time of every function, summed by
+    whom the function belongs to, as µs of the request's measured median (the profiler's
+    overhead is spread in proportion: the shares are what it can tell)."""
+    profile = cProfile.Profile()
+    profile.enable()
+    batch(row, calls)
+    profile.disable()
+    owners: dict[str, float] = defaultdict(float)
+    for (filename, _line, name), entry in pstats.Stats(profile).stats.items():  # type: ignore[attr-defined]
+        owners[package_of(filename, name, package)] += entry[2]
+    total = sum(owners.values())
+    median = statistics.median(row.timings)
+    return {
+        owner: spent / total * median
+        for owner, spent in sorted(owners.items(), key=lambda item: -item[1])
+        if spent / total >= 0.005
+    }
+
+
 def summarize(rows: list[Contender]) -> list[dict[str, Any]]:
     by_name = {row.name: row for row in rows}
     summary = []
@@ -441,10 +487,15 @@ def main() -> None:
         shuffle(order)
         for row in order:
             row.timings.append(batch(row, settings["calls"]))
+    by_name = {row.name: row for row in rows}
     result = {
         "timings": summarize(rows),
         "io": io_counts(service, settings["package"], cookie, item_id),
         "notes": notes,
+        "breakdown": {
+            name: breakdown(by_name[name], settings["calls"], settings["package"])
+            for name in BREAKDOWN
+        },
     }
     with open(settings["output"], "w") as output:
         json.dump(result, output, indent=1)

@@ -129,6 +129,22 @@ PEER_PAIRS = (
 )
 
 
+def breakdown_table(data: dict[str, Any]) -> list[str]:
+    """The item read's time by owner (a profile), the minimal app's beside the service's."""
+    if "breakdown" not in data:
+        return []
+    minimal, service = (data["breakdown"][name] for name in data["breakdown"])
+    owners = sorted(set(minimal) | set(service), key=lambda o: -service.get(o, 0.0))
+    lines = [
+        "| Where an item read's time goes (µs, by profile) | minimal SQLAlchemy app | service |",
+        "| --- | ---: | ---: |",
+    ]
+    for owner in owners:
+        lines.append(f"| {owner} | {minimal.get(owner, 0.0):.1f} | {service.get(owner, 0.0):.1f} |")
+    lines.append(f"| **total** | {sum(minimal.values()):.1f} | {sum(service.values()):.1f} |")
+    return lines
+
+
 def api_layer_us(timings: list[dict[str, Any]]) -> float:
     """What the API layer (schemas, output validation) adds to an item read: the read over a
     hand-built dict, both paired with the same baseline."""
@@ -310,6 +326,9 @@ def report(results: dict[str, Any], budgets: dict[str, float]) -> tuple[str, lis
             lines, ok = peer_table(variant["in_process"]["timings"], budgets)
             out += ["### Against the honest peer (in-process)", "", *lines, ""]
             verdicts += ok
+        breakdown = breakdown_table(variant["in_process"])
+        if breakdown:
+            out += ["### Where the time goes", "", *breakdown, ""]
         lines, ok = io_table(variant["in_process"])
         out += ["### I/O per request (counted)", "", *lines, ""]
         verdicts += ok
