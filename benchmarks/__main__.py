@@ -148,9 +148,9 @@ def in_process(project: Path, python: Path, env: dict[str, str], settings: dict[
     return json.loads(output.read_text())
 
 
-def seed_over_http(service: Service) -> tuple[str, int]:
-    """Logs the prepared user in and creates one item; returns (cookie, item id). The honest
-    peer answers the same requests (it also reads the X-CSRF-Token header)."""
+def seed_over_http(service: Service) -> tuple[str, int, str]:
+    """Logs the prepared user in and creates one item; returns (cookie, item id, CSRF token).
+    The honest peer answers the same requests (it also reads the X-CSRF-Token header)."""
     client = Client(service.url)
     status, _, body = client.call(
         "POST", "/auth/login", {"email": "bench@example.com", "password": "pw-0123456789"}
@@ -160,7 +160,7 @@ def seed_over_http(service: Service) -> tuple[str, int]:
         "POST", "/items", {"name": "benchmark"}, {"X-CSRF-Token": body["csrf_token"]}
     )
     assert status == 201, item
-    return load.logged_in_cookie(client), int(item["id"])
+    return load.logged_in_cookie(client), int(item["id"]), body["csrf_token"]
 
 
 def over_http(
@@ -205,15 +205,17 @@ def over_http(
         ):
             try:
                 server.start(readiness_path=readiness)
-                cookie, item_id = seed_over_http(server)
+                cookie, item_id, csrf_token = seed_over_http(server)
+                create = ('{"name": "benchmark"}', {"X-CSRF-Token": csrf_token})
                 runs = {
-                    "GET /healthz": (f"{server.url}/healthz", None),
-                    "GET /items/<id>": (f"{server.url}/items/{item_id}", None),
-                    "GET /auth/me, logged in": (f"{server.url}/auth/me", cookie),
+                    "GET /healthz": (f"{server.url}/healthz", None, None),
+                    "GET /items/<id>": (f"{server.url}/items/{item_id}", None, None),
+                    "GET /auth/me, logged in": (f"{server.url}/auth/me", cookie, None),
+                    "POST /items, logged in": (f"{server.url}/items", cookie, create),
                 }
-                for endpoint, (url, sent) in runs.items():
+                for endpoint, (url, sent, post) in runs.items():
                     results[f"{worker}: {name}: {endpoint}"] = asdict(
-                        load.run_wrk(url, settings["seconds"], connections, sent)
+                        load.run_wrk(url, settings["seconds"], connections, sent, post)
                     )
             finally:
                 server.stop()
@@ -234,7 +236,7 @@ def memory(
     service = gunicorn(project, venv / "bin", {**env, "WEB_THREADS": "1"})
     try:
         service.start()
-        cookie, item_id = seed_over_http(service)
+        cookie, item_id, _ = seed_over_http(service)
         mix = [("/healthz", None), (f"/items/{item_id}", None), ("/auth/me", cookie)]
         pid = load.worker_pid(service)
         load.hammer(service.port, mix, 1000)

@@ -6,6 +6,7 @@ import http.client
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,14 +34,29 @@ def _milliseconds(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def run_wrk(url: str, seconds: int, connections: int, cookie: str | None = None) -> Load:
-    """One wrk run, one wrk thread: the server under test needs the other core."""
+def run_wrk(
+    url: str,
+    seconds: int,
+    connections: int,
+    cookie: str | None = None,
+    post: tuple[str, dict[str, str]] | None = None,
+) -> Load:
+    """One wrk run, one wrk thread: the server under test needs the other core. `post`: a
+    JSON body and its headers, sent with POST by a wrk script."""
     command = [wrk() or "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if cookie:
         command += ["-H", f"Cookie: {cookie}"]
-    output = subprocess.run(
-        [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 60
-    ).stdout
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        if post is not None:
+            body, headers = post
+            script.write(f'wrk.method = "POST"\nwrk.body = [[{body}]]\n')
+            script.flush()
+            command += ["-s", script.name, "-H", "Content-Type: application/json"]
+            for name, value in headers.items():
+                command += ["-H", f"{name}: {value}"]
+        output = subprocess.run(
+            [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 60
+        ).stdout
     rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
     percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
     if rate is None or not percentiles:

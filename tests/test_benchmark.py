@@ -94,7 +94,12 @@ def test_every_part_is_measured(
     assert isinstance(http, dict)
     # A quick run drives the sync worker only (a full one, gthread too).
     for server in ("service", "honest peer"):
-        for endpoint in ("GET /healthz", "GET /items/<id>", "GET /auth/me, logged in"):
+        for endpoint in (
+            "GET /healthz",
+            "GET /items/<id>",
+            "GET /auth/me, logged in",
+            "POST /items, logged in",
+        ):
             run_ = http[f"sync: {server}: {endpoint}"]
             assert run_["requests_per_second"] > 0 and run_["errors"] == 0, (server, endpoint)
     assert http["sync: bare Flask: GET /healthz"]["requests_per_second"] > 0
