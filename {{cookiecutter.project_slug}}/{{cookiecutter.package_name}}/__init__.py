@@ -106,7 +106,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> APIFlask:
     api.init_app(app)  # the OpenAPI document; validation errors (after sessions: cookie name)
     docs.init_app(app)  # /docs, unless API_DOCS is off
     csrf.init_app(app)  # CSRF token for session-authenticated writes
-    tokens.init_app(app)  # the Bearer challenge on a 401 (token requests get no session)
+    tokens.init_app(app)  # the Bearer challenge on a 401 to a token request
     idempotency.init_app(app)  # Idempotency-Key: writes safe to retry (@idempotent)
     passwords.init_app(app)  # Argon2id, hashing capped per worker
     ratelimit.init_app(app)  # limits on failed logins (login_guard)

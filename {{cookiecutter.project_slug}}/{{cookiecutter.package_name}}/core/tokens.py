@@ -25,11 +25,13 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, abort, request
+from flask import Flask, Response, abort, make_response, request
 from flask_login import current_user
+from werkzeug.exceptions import Unauthorized
 
 from .config import API_TOKEN
 from .context import ENVIRON_AUTH, ENVIRON_TOKEN_NAME, ENVIRON_USER
+from .errors import handle_http_error
 from .ratelimit import count_write
 
 # What the application may import from here (tests/test_architecture.py holds it to it).
@@ -106,11 +108,15 @@ def refuse_dead_tokens() -> None:
         abort(401, description="The token is malformed, unknown, expired or revoked.")
 
 
-def bearer_challenge(response: Any) -> Any:
-    if response.status_code == 401 and is_token_request(request.environ):
+def bearer_challenge(error: Unauthorized) -> Response:
+    """A 401 is answered as every HTTP error is (core/errors.py); to a token request it also
+    names the scheme that failed (RFC 6750). An error handler rather than an after_request
+    hook: it runs for the 401s only, not on every response."""
+    response = make_response(handle_http_error(error))
+    if is_token_request(request.environ):
         response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     return response
 
 
 def init_app(app: Flask) -> None:
-    app.after_request(bearer_challenge)
+    app.register_error_handler(Unauthorized, bearer_challenge)
