@@ -112,10 +112,10 @@ def restore_app_ctx_stack() -> None:
     flask._app_ctx_stack = AppContextStack()  # type: ignore[attr-defined]
 
 
-def session_on_g(app: Flask, database_url: str) -> Callable[[], Session]:
+def session_on_g(app: Flask, database_url: str, **engine: Any) -> Callable[[], Session]:
     """Flask's tutorial pattern with SQLAlchemy: `get_db()` keeps a Session on `g`, closed at
     teardown."""
-    make_session = sessionmaker(create_engine(database_url))
+    make_session = sessionmaker(create_engine(database_url, **engine))
     app.config["ENGINE"] = make_session.kw["bind"]
 
     def get_db() -> Session:
@@ -199,7 +199,9 @@ def honest_peer(
 
     app = APIFlask("honest_peer", docs_path=None)
     app.config.update(SECRET_KEY=uuid.uuid4().hex + uuid.uuid4().hex, **sessions)
-    get_db = session_on_g(app, database_url)
+    # The service's feature on a database server: a connection the server dropped while it
+    # sat in the pool is replaced unseen, as SQLAlchemy's "Dealing with Disconnects" shows.
+    get_db = session_on_g(app, database_url, pool_pre_ping=not database_url.startswith("sqlite"))
     handwritten_hooks(app)
     login_manager = LoginManager(app)
     csrf = CSRFProtect(app)
