@@ -163,6 +163,12 @@ def seed_over_http(service: Service) -> tuple[str, int, str]:
     return load.logged_in_cookie(client), int(item["id"]), body["csrf_token"]
 
 
+def contender_server(project: Path, bin_dir: Path, factory: str, env: dict[str, str]) -> Service:
+    """A contender of contenders.py under the service's own gunicorn configuration."""
+    command = [str(bin_dir / "gunicorn"), "-c", "gunicorn.conf.py", "--pythonpath", str(HERE)]
+    return Service(project, [*command, f"contenders:{factory}"], env)
+
+
 def over_http(
     project: Path, venv: Path, env: dict[str, str], settings: dict[str, Any]
 ) -> dict[str, Any]:
@@ -175,28 +181,11 @@ def over_http(
     for worker in settings["workers"]:
         connections = threads[worker]
         worker_env = {**env, "WEB_THREADS": str(threads[worker])}
-        bare = Service(
+        bare = contender_server(project, bin_dir, "bare()", worker_env)
+        peer = contender_server(
             project,
-            [
-                str(bin_dir / "gunicorn"),
-                "-c",
-                "gunicorn.conf.py",
-                "--pythonpath",
-                str(HERE),
-                "contenders:bare()",
-            ],
-            worker_env,
-        )
-        peer = Service(
-            project,
-            [
-                str(bin_dir / "gunicorn"),
-                "-c",
-                "gunicorn.conf.py",
-                "--pythonpath",
-                str(HERE),
-                "contenders:served_peer()",
-            ],
+            bin_dir,
+            "served_peer()",
             {**worker_env, "BENCHMARK_PACKAGE": project.name.replace("-", "_")},
         )
         for name, server, readiness in (

@@ -132,20 +132,23 @@ def session_on_g(app: Flask, database_url: str, **engine: Any) -> Callable[[], S
     return get_db
 
 
+def item_as_json(item: Any) -> dict[str, Any]:
+    """An item as the API answers it, built by hand: no schema, no validation."""
+    return {
+        "id": item.id,
+        "name": item.name,
+        "created_at": item.created_at.isoformat(),
+        "created_by": item.created_by,
+        "correlation_id": item.correlation_id,
+    }
+
+
 def minimal_sqlalchemy(database_url: str, models: Any) -> Flask:
     """The least a service with a database does: a Session on `g`, hand-built JSON."""
     app = Flask("minimal_sqlalchemy")
     get_db = session_on_g(app, database_url)
     model = models.Item
-
-    def as_json(item: Any) -> dict[str, Any]:
-        return {
-            "id": item.id,
-            "name": item.name,
-            "created_at": item.created_at.isoformat(),
-            "created_by": item.created_by,
-            "correlation_id": item.correlation_id,
-        }
+    as_json = item_as_json
 
     @app.get("/items/<int:item_id>")
     def get_item(item_id: int) -> Any:

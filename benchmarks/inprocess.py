@@ -138,14 +138,7 @@ def build_service(package: str) -> Any:
     def item_as_dict(item_id: int) -> dict[str, Any]:
         # The same read through get_db(), answered with a hand-built dict: what the service
         # costs without its API layer (schemas, output validation).
-        item = db.get_db().get(models.Item, item_id)
-        return {
-            "id": item.id,
-            "name": item.name,
-            "created_at": item.created_at.isoformat(),
-            "created_by": item.created_by,
-            "correlation_id": item.correlation_id,
-        }
+        return contenders.item_as_json(db.get_db().get(models.Item, item_id))
 
     @app.get("/benchmark/context")
     def read_context() -> dict[str, Any]:
