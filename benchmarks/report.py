@@ -159,6 +159,30 @@ def breakdown_table(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def current_table(variants: dict[str, Any]) -> list[str]:
+    """The one table to read first: per variant and endpoint, the baseline (bare Flask or the
+    minimal SQLAlchemy app), the honest peer and the service, in µs per request in-process,
+    and the service's overhead over the baseline as a share of the peer's."""
+    lines = [
+        "| Variant | Endpoint | baseline µs | honest peer µs | service µs "
+        "| service's overhead / peer's |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name, variant in variants.items():
+        if "in_process" not in variant:
+            continue
+        timings = variant["in_process"]["timings"]
+        for label, mine, theirs in PEER_PAIRS:
+            service, peer = _row(timings, mine), _row(timings, theirs)
+            baseline = _row(timings, service["baseline"])
+            ratio = service["over_baseline_us"] / max(peer["over_baseline_us"], 1e-9)
+            lines.append(
+                f"| {name} | {label} | {baseline['median_us']:.1f} | {peer['median_us']:.1f} "
+                f"| {service['median_us']:.1f} | {ratio:.2f} |"
+            )
+    return lines
+
+
 def api_layer_us(timings: list[dict[str, Any]]) -> float:
     """What the API layer (schemas, output validation) adds to an item read: the read over a
     hand-built dict, both paired with the same baseline."""
@@ -329,7 +353,7 @@ def report(results: dict[str, Any], budgets: dict[str, float]) -> tuple[str, lis
     ]
     options = results.get("options", {})
     budgeted = {n: v for n, v in results["variants"].items() if n not in options}
-    out += ["", *summary_table(budgeted, budgets)]
+    out += ["", *current_table(results["variants"]), "", *summary_table(budgeted, budgets)]
     verdicts: list[bool] = []
     if options:
         lines, ok = options_table(results["variants"], options, budgets)
