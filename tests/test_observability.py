@@ -245,7 +245,8 @@ def test_prometheus_counts_every_request_exactly_through_a_worker_crash(
         "scrape_configs:\n"
         f"  - job_name: service\n    static_configs: [{{targets: ['127.0.0.1:{metrics_port}']}}]\n"
     )
-    total = 'sum(http_requests_total{route="/healthz"})'
+    # An ordinary route: `GET /healthz` is answered before Flask and never counted.
+    total = 'sum(http_requests_total{route="/items"})'
     with ExitStack() as stack:
         service = gunicorn(project, bin_dir, env)
         stack.callback(service.stop)
@@ -273,7 +274,7 @@ def test_prometheus_counts_every_request_exactly_through_a_worker_crash(
             os.kill(paused, signal.SIGSTOP)
             try:
                 for _ in range(REQUESTS // 2):
-                    get(service.url + "/healthz")
+                    get(service.url + "/items")
             finally:
                 os.kill(paused, signal.SIGCONT)
         counting = {path.name for path in (tmp_path / "metrics").glob("counter_*.db")}
@@ -287,7 +288,7 @@ def test_prometheus_counts_every_request_exactly_through_a_worker_crash(
             assert time.monotonic() < deadline, "gunicorn did not replace the worker"
             time.sleep(0.2)
         for _ in range(REQUESTS):
-            get(service.url + "/healthz")
+            get(service.url + "/items")
         # The dead worker's counts stay in the total, and nobody's are counted twice.
         wait_for(prometheus, total, 2 * REQUESTS)
         scraped = get(f"http://127.0.0.1:{metrics_port}/")
