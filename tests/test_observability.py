@@ -246,7 +246,7 @@ def test_prometheus_counts_every_request_exactly_through_a_worker_crash(
         f"  - job_name: service\n    static_configs: [{{targets: ['127.0.0.1:{metrics_port}']}}]\n"
     )
     # An ordinary route: `GET /healthz` is answered before Flask and never counted.
-    total = 'sum(http_requests_total{route="/items"})'
+    total = 'sum(http_request_duration_seconds_count{route="/items"})'
     with ExitStack() as stack:
         service = gunicorn(project, bin_dir, env)
         stack.callback(service.stop)
@@ -277,8 +277,8 @@ def test_prometheus_counts_every_request_exactly_through_a_worker_crash(
                     get(service.url + "/items")
             finally:
                 os.kill(paused, signal.SIGCONT)
-        counting = {path.name for path in (tmp_path / "metrics").glob("counter_*.db")}
-        assert counting == {f"counter_{first}.db", f"counter_{second}.db"}
+        counting = {path.name for path in (tmp_path / "metrics").glob("histogram_*.db")}
+        assert counting == {f"histogram_{first}.db", f"histogram_{second}.db"}
         wait_for(prometheus, total, REQUESTS)
 
         crashed = first
@@ -335,7 +335,7 @@ def test_make_observe_shows_the_spans_and_the_metrics(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, spans.read_text()
             time.sleep(0.2)
         prometheus = f"http://127.0.0.1:{prometheus_port}"
-        wait_for(prometheus, 'sum(http_requests_total{route="/auth/me"})', 1)
+        wait_for(prometheus, 'sum(http_request_duration_seconds_count{route="/auth/me"})', 1)
     finally:
         os.killpg(process.pid, signal.SIGINT)
         process.wait(60)

@@ -12,7 +12,7 @@ import re
 from functools import partial
 from typing import Any
 
-from flask import Flask, Response, current_app, g, got_request_exception, jsonify
+from flask import Flask, Response, current_app, got_request_exception, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -25,8 +25,9 @@ log = logging.getLogger(__name__)
 
 ErrorTypes = tuple[type[Exception], ...]
 _REGISTRY_KEY = "unavailable_dependencies"
-# Where a request answered 503 notes which dependency failed and how{% if cookiecutter.metrics == "prometheus" %} (core/metrics.py counts them){% endif %}.
-G_UNAVAILABLE = "unavailable_dependency"
+# Where a request answered 503 notes which dependency failed and how, in its WSGI environ{% if cookiecutter.metrics == "prometheus" %}
+# (core/metrics.py counts them after the response){% endif %}.
+ENVIRON_UNAVAILABLE = "{{ cookiecutter.package_name }}.unavailable_dependency"
 
 
 def error_response(
@@ -50,7 +51,7 @@ def error_code(name: str) -> str:
 
 
 def unavailable(dependency: str, error: BaseException, setting: str = "") -> Response:
-    setattr(g, G_UNAVAILABLE, (dependency, type(error).__name__))
+    request.environ[ENVIRON_UNAVAILABLE] = (dependency, type(error).__name__)
     log.warning(
         "%s unavailable" + (f" (check {setting})" if setting else ""),
         dependency,

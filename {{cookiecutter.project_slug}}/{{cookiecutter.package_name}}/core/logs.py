@@ -164,9 +164,6 @@ def configure_logging(level: str, stream: IO[str] | None = None) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
-_STATUS_TRACKED = "status_tracked"
-
-
 def remember_status(response: Response) -> Response:
     # after_request can run twice for one request (a failure while finishing the response
     # is handled and finished again): the last status is the one the client gets.
@@ -174,16 +171,8 @@ def remember_status(response: Response) -> Response:
     return response
 
 
-def track_status(app: Flask) -> None:
-    """Note every response's status for teardown functions (`response_status`): installed
-    once however many parts of the service read it, and only when one does."""
-    if not app.extensions.get(_STATUS_TRACKED):
-        app.extensions[_STATUS_TRACKED] = True
-        app.after_request(remember_status)
-
-
 def response_status() -> int:
-    """The status the client gets, for teardown functions: 500 when no response was made."""
+    """The status the client gets, for the access log: 500 when no response was made."""
     return int(g.get("access_status", 500))
 
 
@@ -213,5 +202,5 @@ def init_app(app: Flask) -> None:
     """Reads LOG_LEVEL and ACCESS_LOG."""
     configure_logging(app.config["LOG_LEVEL"])
     if app.config["ACCESS_LOG"]:
-        track_status(app)
+        app.after_request(remember_status)
         app.teardown_request(log_request)
