@@ -148,14 +148,13 @@ def minimal_sqlalchemy(database_url: str, models: Any) -> Flask:
     app = Flask("minimal_sqlalchemy")
     get_db = session_on_g(app, database_url)
     model = models.Item
-    as_json = item_as_json
 
     @app.get("/items/<int:item_id>")
     def get_item(item_id: int) -> Any:
         item = get_db().get(model, item_id)
         if item is None:
             return {"error": "not_found"}, 404
-        return as_json(item)
+        return item_as_json(item)
 
     # The baseline of `GET /auth/me`: the same user read, without any login machinery.
     @app.get("/users/<int:user_id>")
@@ -176,7 +175,7 @@ def minimal_sqlalchemy(database_url: str, models: Any) -> Flask:
         db = get_db()
         db.add(item)
         db.commit()
-        return as_json(item), 201
+        return item_as_json(item), 201
 
     return app
 

@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 
 ErrorTypes = tuple[type[Exception], ...]
 _REGISTRY_KEY = "unavailable_dependencies"
-# Where a request answered 503 notes which dependency failed and how, in its WSGI environ{% if cookiecutter.metrics == "prometheus" %}
-# (core/metrics.py counts them after the response){% endif %}.
+# Where a request answered 503 notes which dependency failed and how, in its WSGI environ,
+# for whatever counts them after the response (the metrics option's core/metrics.py).
 ENVIRON_UNAVAILABLE = "{{ cookiecutter.package_name }}.unavailable_dependency"
 
 
