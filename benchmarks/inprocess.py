@@ -15,6 +15,7 @@ from __future__ import annotations
 import cProfile
 import gc
 import importlib
+import importlib.util
 import io
 import json
 import logging
@@ -27,7 +28,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -368,10 +369,45 @@ def build_contenders(settings: dict[str, Any]) -> tuple[list[Contender], dict[st
                 "bare Flask: /healthz",
             )
         )
+    rows += without_metrics(service, package, rows)
     for row in rows:
         got = call(row.app, row.environ())
         assert got.startswith(("200", "201")), f"{row.name}: {got}"
     return rows, notes, (service, cookie, item_id)
+
+
+# The rows the metrics option's cost is measured on, each against the same request to the
+# same app without its metrics middleware, in the same rounds: across two processes an item
+# read's time moves by more than the option's budget.
+METERED = {
+    "service: /healthz": "/healthz",
+    "service: a non-probe route": "a non-probe route",
+    "service: 1 log line": "1 log line",
+    "service: GET /items/<id>": "item read",
+}
+UNMETERED = "service without its metrics middleware: "
+
+
+def without_metrics(service: Any, package: str, rows: list[Contender]) -> list[Contender]:
+    """In the metrics variant, the metered rows again with the app's metrics middleware
+    left out (core/metrics.py wraps the whole app, outermost): over its baseline, each
+    row's figure is minus what metrics cost that request."""
+    if importlib.util.find_spec(f"{package}.core.metrics") is None:
+        return []
+    metrics = importlib.import_module(f"{package}.core.metrics")
+    assert isinstance(service.wsgi_app, metrics.RequestMetrics), "metrics is not outermost"
+    unmetered = service.wsgi_app.app
+    return [
+        replace(
+            row,
+            name=UNMETERED + METERED[row.name],
+            app=unmetered,
+            baseline=row.name,
+            timings=[],
+        )
+        for row in rows
+        if row.name in METERED
+    ]
 
 
 def io_counts(service: Any, package: str, cookie: str, item_id: int) -> dict[str, dict[str, int]]:
@@ -475,15 +511,24 @@ def main() -> None:
     shuffle = random.Random(settings.get("seed", 7)).shuffle
     for row in rows:  # warm-up: imports, caches, the connection pool
         batch(row, max(1, settings["calls"] // 10))
+    unmetered = [row for row in rows if row.name.startswith(UNMETERED)]
     for _round in range(settings["rounds"]):
-        order = list(rows)
+        order = [row for row in rows if not row.name.startswith(UNMETERED)]
         shuffle(order)
+        # Each right after the row it is measured against: a difference of a few µs, taken
+        # between batches run moments apart rather than anywhere in the round.
+        for row in unmetered:
+            order.insert(order.index(next(r for r in order if r.name == row.baseline)) + 1, row)
         for row in order:
             row.timings.append(batch(row, settings["calls"]))
     by_name = {row.name: row for row in rows}
     result = {
         "timings": summarize(rows),
         "io": io_counts(service, settings["package"], cookie, item_id),
+        # The metered row: the same request without the metrics middleware (metrics only).
+        "without_metrics": {
+            row.baseline: row.name for row in rows if row.name.startswith(UNMETERED)
+        },
         "notes": notes,
         "breakdown": {
             name: breakdown(by_name[name], settings["calls"], settings["package"])

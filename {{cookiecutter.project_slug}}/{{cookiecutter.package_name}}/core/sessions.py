@@ -56,6 +56,12 @@ class ServiceSessions:
         return session  # type: ignore[no-any-return]
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if not session.modified and not app.config["SESSION_REFRESH_EACH_REQUEST"]:
+            # Nothing to store, refresh or delete (most requests): of what Flask-Session does
+            # for such a session, only the Vary header is left to add.
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
         ended = session.modified and not session
         try:
             super().save_session(app, session, response)  # type: ignore[misc]
