@@ -60,3 +60,17 @@ def test_responses_that_may_depend_on_the_session_vary_on_cookie(
     assert client.get("/items").headers["Vary"] == "Cookie"
     assert client.get("/items").headers["Cache-Control"] == "no-store"
     assert "Vary" not in client.get("/healthz").headers
+
+
+def test_refreshing_each_request_rewrites_an_unchanged_session(
+    app: Flask, client: FlaskClient, logged_in: str
+) -> None:
+    # core/sessions.py turns SESSION_REFRESH_EACH_REQUEST off, and skips the store for a
+    # session a request did not change; a team that turns it back on (a lifetime counted from
+    # the last request) gets every logged-in request's session written and its cookie resent.
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = True
+    with count_session_store(app) as calls:
+        response = client.get("/auth/me", headers={HEADER: "io-count"})
+    assert response.status_code == 200, response.json
+    assert (calls.reads, calls.writes) == (1, 1)
+    assert response.headers["Set-Cookie"].startswith(f"{app.config['SESSION_COOKIE_NAME']}=")
