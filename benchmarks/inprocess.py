@@ -508,17 +508,19 @@ def main() -> None:
     settings = json.loads(sys.argv[1])
     sys.path.insert(0, os.getcwd())  # the project: its package and its tests
     rows, notes, (service, cookie, item_id) = build_contenders(settings)
-    shuffle = random.Random(settings.get("seed", 7)).shuffle
+    rng = random.Random(settings.get("seed", 7))
     for row in rows:  # warm-up: imports, caches, the connection pool
         batch(row, max(1, settings["calls"] // 10))
     unmetered = [row for row in rows if row.name.startswith(UNMETERED)]
     for _round in range(settings["rounds"]):
         order = [row for row in rows if not row.name.startswith(UNMETERED)]
-        shuffle(order)
-        # Each right after the row it is measured against: a difference of a few µs, taken
-        # between batches run moments apart rather than anywhere in the round.
+        rng.shuffle(order)
+        # Each next to the row it is measured against, before or after it at random: a
+        # difference of a few µs, taken between batches run moments apart rather than
+        # anywhere in the round, and neither always on the other's warm caches.
         for row in unmetered:
-            order.insert(order.index(next(r for r in order if r.name == row.baseline)) + 1, row)
+            metered = order.index(next(r for r in order if r.name == row.baseline))
+            order.insert(metered + rng.randrange(2), row)
         for row in order:
             row.timings.append(batch(row, settings["calls"]))
     by_name = {row.name: row for row in rows}

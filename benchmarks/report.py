@@ -334,7 +334,8 @@ def options_table(
             # middleware, paired by round (inprocess.without_metrics). Between two processes
             # an item read moves by more than the budget, a SQLite commit by far more: the
             # create keeps the difference between the variants, unbudgeted.
-            paired = variant["in_process"].get("without_metrics", {})
+            paired = variant["in_process"].get("without_metrics")
+            assert paired, f"{name}: no request was measured without the metrics middleware"
             for row, unmetered in paired.items():
                 added[row] = -_over(mine, unmetered)
             cells = [f"{added[row]:+.1f}" for _, row in OPTION_ROWS]
