@@ -145,7 +145,9 @@ def in_process(project: Path, python: Path, env: dict[str, str], settings: dict[
         "rounds": settings["rounds"],
         "output": str(output),
     }
-    run([str(python), str(HERE / "inprocess.py"), json.dumps(arguments)], cwd=project, env=env)
+    # About 10 minutes on a slow two-core machine for SQLite, more than 15 for PostgreSQL.
+    command = [str(python), str(HERE / "inprocess.py"), json.dumps(arguments)]
+    run(command, cwd=project, env=env, timeout=3600)
     return json.loads(output.read_text())
 
 

@@ -56,7 +56,8 @@ class ServiceSessions:
         return session  # type: ignore[no-any-return]
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
-        if not session.modified and not app.config["SESSION_REFRESH_EACH_REQUEST"]:
+        should_store = self.should_set_storage  # type: ignore[attr-defined]
+        if not session.modified and not should_store(app, session):
             # Nothing to store, refresh or delete (most requests): of what Flask-Session does
             # for such a session, only the Vary header is left to add.
             if session.accessed:
