@@ -388,6 +388,17 @@ METERED = {
 UNMETERED = "service without its metrics middleware: "
 
 
+class Unmetered:
+    """What the app would be without its metrics middleware: Flask's own `__call__`, which
+    hands the request to `wsgi_app`, here the app that the middleware wraps."""
+
+    def __init__(self, wsgi_app: Wsgi) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self.wsgi_app(environ, start_response)
+
+
 def without_metrics(service: Any, package: str, rows: list[Contender]) -> list[Contender]:
     """In the metrics variant, the metered rows again with the app's metrics middleware
     left out (core/metrics.py wraps the whole app, outermost): over its baseline, each
@@ -396,7 +407,7 @@ def without_metrics(service: Any, package: str, rows: list[Contender]) -> list[C
         return []
     metrics = importlib.import_module(f"{package}.core.metrics")
     assert isinstance(service.wsgi_app, metrics.RequestMetrics), "metrics is not outermost"
-    unmetered = service.wsgi_app.app
+    unmetered = Unmetered(service.wsgi_app.app)
     return [
         replace(
             row,
