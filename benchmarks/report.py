@@ -305,7 +305,6 @@ def options_table(
             continue
         mine, theirs = variant["in_process"]["timings"], base["in_process"]["timings"]
         added = {row: _over(mine, row) - _over(theirs, row) for _, row in OPTION_ROWS}
-        cells = [f"{added[row]:+.1f}" for _, row in OPTION_ROWS]
         http = ""
         if OPTION_HTTP in variant["http"] and OPTION_HTTP in base["http"]:
             off = base["http"][OPTION_HTTP]["requests_per_second"]
@@ -338,7 +337,6 @@ def options_table(
             assert paired, f"{name}: no request was measured without the metrics middleware"
             for row, unmetered in paired.items():
                 added[row] = -_over(mine, unmetered)
-            cells = [f"{added[row]:+.1f}" for _, row in OPTION_ROWS]
             worst = max(added[row] for row in paired)
             limit = budgets["metrics_us"]
             ok = worst <= limit * scale
@@ -347,7 +345,8 @@ def options_table(
                 f"every row but the create, with and without the middleware in one process, "
                 f"≤ {_us_budget(limit, scale)}: {_verdict(ok)}"
             )
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {http} | {'; '.join(notes)} |")
+        cells = " | ".join(f"{added[row]:+.1f}" for _, row in OPTION_ROWS)
+        lines.append(f"| {name} | {cells} | {http} | {'; '.join(notes)} |")
     return lines, verdicts
 
 
